@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian 12 package (deploy/install-deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS system json)
+find_package(OpenSSL 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(prometheus-cpp REQUIRED COMPONENTS core)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
+pkg_check_modules(USRSCTP REQUIRED IMPORTED_TARGET usrsctp)
+pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
+if(PODIUM_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+
+# Asio/Beast are header-only; keep them from reaching for deprecated APIs.
+add_library(podium_boost INTERFACE)
+target_link_libraries(podium_boost INTERFACE Boost::headers Boost::system Threads::Threads)
+target_compile_definitions(podium_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+pkg_check_modules(IDN REQUIRED IMPORTED_TARGET libidn)

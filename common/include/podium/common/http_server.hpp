@@ -1,0 +1,67 @@
+// A small HTTP/1.1 server on Boost.Beast for the control path (signaling, metrics, admin).
+// Handlers run on the server's io_context thread and must not block for long.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace podium::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Status = boost::beast::http::status;
+
+struct ServerOptions {
+  boost::asio::ip::tcp::endpoint listen;
+  std::size_t max_body_bytes = 1024 * 1024;  // larger bodies get 413
+  std::size_t max_header_bytes = 16 * 1024;
+  // A request must arrive completely within this time (slow clients are cut off).
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive idle
+  std::size_t max_connections = 4096;             // further connections are closed at once
+  std::string server_name = "podium";
+};
+
+struct RequestContext {
+  boost::asio::ip::tcp::endpoint remote;
+};
+
+// Fill `response` (status, headers, body). Version and keep-alive are set by the server.
+using Handler = std::function<void(const Request&, const RequestContext&, Response&)>;
+
+// Called when the server rejects a request itself (413 too large, 400 malformed, 408 timeout).
+using RejectHook = std::function<void(Status)>;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws std::system_error on bind failure (startup path).
+  void start();
+  // Stops accepting and closes every connection.
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  void on_reject(RejectHook hook);
+
+  struct State;  // shared with the connections it accepted
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Helper for handlers: set a plain-text or JSON body with its content type.
+void set_body(Response& response, Status status, std::string body,
+              std::string_view content_type = "text/plain; charset=utf-8");
+
+}  // namespace podium::http

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds podium (Release) and starts `podium serve`.
+#   deploy/run.sh                      the embedded default config (everything on 127.0.0.1)
+#   deploy/run.sh --config FILE        your config
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/install-deps.sh --build
+cmake --preset release >/dev/null
+cmake --build --preset release -- -j"$(nproc)" >/dev/null
+echo "built build/release/podium; starting it (Ctrl-C stops it)"
+exec build/release/podium serve "$@"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds podium and runs the whole test suite through ctest.
+#   deploy/test.sh            Release build: unit, integration and interop tests
+#   deploy/test.sh --asan     the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   deploy/test.sh --fuzz     every libFuzzer target for PODIUM_FUZZ_SECONDS (default 60) each
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=release
+case "${1:-}" in
+  "") ;;
+  --asan) preset=asan ;;
+  --fuzz) preset=fuzz ;;
+  *) echo "usage: deploy/test.sh [--asan|--fuzz]" >&2; exit 2 ;;
+esac
+deploy/install-deps.sh
+jobs=$(nproc)
+cmake --preset "$preset" -DPODIUM_FUZZ_SECONDS="${PODIUM_FUZZ_SECONDS:-60}" >/dev/null
+cmake --build --preset "$preset" -- -j"$jobs"
+if [[ "$preset" == fuzz ]]; then
+  # Fuzzers each use one core for their whole time budget.
+  ctest --test-dir build/fuzz -L fuzz --output-on-failure -j"$jobs"
+else
+  ctest --preset "$preset" -j"$jobs"
+fi

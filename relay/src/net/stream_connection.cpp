@@ -1,0 +1,152 @@
+#include "net/stream_connection.hpp"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "podium/stun/framing.hpp"
+#include "turn/worker.hpp"
+
+namespace podium::relay {
+
+namespace asio = boost::asio;
+
+std::shared_ptr<StreamConnection> StreamConnection::create(Worker& worker,
+                                                           asio::ip::tcp::socket socket,
+                                                           asio::ssl::context* tls,
+                                                           const FiveTuple& tuple) {
+  return std::make_shared<StreamConnection>(worker, std::move(socket), tls, tuple);
+}
+
+StreamConnection::StreamConnection(Worker& worker, asio::ip::tcp::socket socket,
+                                   asio::ssl::context* tls, const FiveTuple& tuple)
+    : worker_(worker),
+      plain_(socket.get_executor()),
+      tuple_(tuple),
+      idle_timer_(socket.get_executor()) {
+  if (tls) {
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket), *tls);
+  } else {
+    plain_ = std::move(socket);
+  }
+  read_buffer_.resize(kReadBuffer);
+  pending_.reserve(kWriteBuffer);
+  writing_.reserve(kWriteBuffer);
+}
+
+template <typename Handler>
+void StreamConnection::async_read_some(asio::mutable_buffer buffer, Handler&& handler) {
+  if (tls_) {
+    tls_->async_read_some(buffer, std::forward<Handler>(handler));
+  } else {
+    plain_.async_read_some(buffer, std::forward<Handler>(handler));
+  }
+}
+
+template <typename Handler>
+void StreamConnection::async_write(asio::const_buffer buffer, Handler&& handler) {
+  if (tls_) {
+    asio::async_write(*tls_, buffer, std::forward<Handler>(handler));
+  } else {
+    asio::async_write(plain_, buffer, std::forward<Handler>(handler));
+  }
+}
+
+void StreamConnection::start() {
+  arm_idle_timer();
+  if (tls_) {
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const boost::system::error_code& ec) {
+                            if (ec) return self->close();
+                            self->read();
+                          });
+  } else {
+    read();
+  }
+}
+
+void StreamConnection::arm_idle_timer() {
+  idle_timer_.expires_after(kIdleTimeout);
+  idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    if (!self->active_) return self->close();
+    self->active_ = false;
+    self->arm_idle_timer();
+  });
+}
+
+void StreamConnection::read() {
+  if (closed_) return;
+  async_read_some(asio::buffer(read_buffer_.data() + filled_, read_buffer_.size() - filled_),
+                  [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                    self->on_read(ec, n);
+                  });
+}
+
+void StreamConnection::on_read(const boost::system::error_code& ec, std::size_t n) {
+  if (ec || closed_) return close();
+  filled_ += n;
+  std::size_t offset = 0;
+  // RFC 8656 section 12.5: split the stream into STUN messages and padded ChannelData frames.
+  while (offset < filled_) {
+    std::span<const std::uint8_t> buffered(read_buffer_.data() + offset, filled_ - offset);
+    auto length = stun::next_frame_length(buffered);
+    if (!length) return close();  // cannot resynchronise a broken stream
+    if (*length == 0 || *length > buffered.size()) {
+      if (*length > read_buffer_.size()) return close();
+      break;
+    }
+    active_ = true;
+    worker_.on_stream_frame(*this, buffered.first(*length));
+    if (closed_) return;
+    offset += *length;
+  }
+  if (offset > 0) {
+    std::memmove(read_buffer_.data(), read_buffer_.data() + offset, filled_ - offset);
+    filled_ -= offset;
+  }
+  read();
+}
+
+void StreamConnection::send(std::span<const std::uint8_t> head,
+                            std::span<const std::uint8_t> payload, std::size_t padding) {
+  if (closed_) return;
+  const std::size_t size = head.size() + payload.size() + padding;
+  if (pending_.size() + size > kWriteBuffer) {
+    ++worker_.counters().drops[static_cast<std::size_t>(Drop::send_error)];
+    return;
+  }
+  pending_.insert(pending_.end(), head.begin(), head.end());
+  pending_.insert(pending_.end(), payload.begin(), payload.end());
+  pending_.insert(pending_.end(), padding, 0);
+  if (!write_in_flight_) write();
+}
+
+void StreamConnection::write() {
+  if (pending_.empty() || closed_) return;
+  std::swap(pending_, writing_);
+  pending_.clear();
+  write_in_flight_ = true;
+  async_write(asio::buffer(writing_),
+              [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                self->write_in_flight_ = false;
+                self->writing_.clear();
+                if (ec) return self->close();
+                self->write();
+              });
+}
+
+void StreamConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  idle_timer_.cancel();
+  auto& socket = tls_ ? tls_->next_layer() : plain_;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  // Keep this object alive until the worker has dropped its reference and pending handlers ran.
+  auto self = shared_from_this();
+  worker_.on_stream_closed(*this);
+}
+
+}  // namespace podium::relay

@@ -1,0 +1,69 @@
+// A TURN client connection over TCP or TLS (RFC 8656 section 3.1): frames STUN messages and
+// ChannelData out of the byte stream and writes replies and relayed data back. Buffers are
+// sized once at accept; when the client does not read fast enough, relayed data is dropped
+// (as UDP would) instead of growing memory.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/five_tuple.hpp"
+
+namespace podium::relay {
+
+class Worker;
+
+class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
+ public:
+  static std::shared_ptr<StreamConnection> create(Worker& worker,
+                                                  boost::asio::ip::tcp::socket socket,
+                                                  boost::asio::ssl::context* tls,
+                                                  const FiveTuple& tuple);
+  StreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket,
+                   boost::asio::ssl::context* tls, const FiveTuple& tuple);
+
+  void start();
+  // Queues head + payload + `padding` zero bytes; drops them if the write buffer is full.
+  void send(std::span<const std::uint8_t> head, std::span<const std::uint8_t> payload,
+            std::size_t padding);
+  void close();
+  const FiveTuple& tuple() const { return tuple_; }
+
+ private:
+  void read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void write();
+  void arm_idle_timer();
+  template <typename Handler>
+  void async_read_some(boost::asio::mutable_buffer buffer, Handler&& handler);
+  template <typename Handler>
+  void async_write(boost::asio::const_buffer buffer, Handler&& handler);
+
+  static constexpr std::size_t kReadBuffer = 65536 + 2048;
+  static constexpr std::size_t kWriteBuffer = 256 * 1024;
+  // A connection that has sent nothing useful for this long is closed (no allocation keeps it).
+  static constexpr std::chrono::seconds kIdleTimeout{60};
+
+  Worker& worker_;
+  boost::asio::ip::tcp::socket plain_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+  FiveTuple tuple_;
+  boost::asio::steady_timer idle_timer_;
+  std::vector<std::uint8_t> read_buffer_;
+  std::size_t filled_ = 0;
+  std::vector<std::uint8_t> pending_;
+  std::vector<std::uint8_t> writing_;
+  bool write_in_flight_ = false;
+  bool closed_ = false;
+  bool active_ = false;  // saw a complete frame since the idle timer was last armed
+};
+
+}  // namespace podium::relay

@@ -1,0 +1,236 @@
+// RFC 8656 section 7: Allocate and Refresh.
+#include <netinet/in.h>
+
+#include <cstring>
+#include <optional>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "podium/common/random.hpp"
+#include "podium/monitoring/logging.hpp"
+#include "podium/stun/attributes.hpp"
+#include "podium/stun/message_builder.hpp"
+#include "turn/worker.hpp"
+
+namespace podium::relay {
+
+namespace {
+
+constexpr std::uint8_t kProtocolUdp = 17;
+
+std::chrono::seconds granted_lifetime(const config::RelayConfig& config,
+                                      const stun::MessageView& message) {
+  // Section 7.2 step 6 / 7.3: the requested LIFETIME, capped at the maximum; without one (or
+  // below it) the default.
+  auto requested = message.u32(stun::AttributeType::kLifetime);
+  if (!requested) return config.default_lifetime;
+  auto seconds = std::chrono::seconds(*requested);
+  if (seconds > config.max_lifetime) return config.max_lifetime;
+  if (seconds < config.default_lifetime) return config.default_lifetime;
+  return seconds;
+}
+
+}  // namespace
+
+void Worker::handle_allocate(const Inbound& in) {
+  // Section 7.2 step 1: authenticate (every Allocate needs long-term credentials).
+  auto auth = authenticate(in);
+  if (!auth) return;
+  const auto& message = in.message;
+
+  // Step 2: an existing allocation on this 5-tuple: a retransmission gets the same answer,
+  // anything else a 437.
+  if (auto* existing = find_allocation(in.tuple)) {
+    if (existing->allocate_transaction != message.transaction_id()) {
+      return reply_error(in, 437, &auth->key);
+    }
+    // Fall through to answer the retransmission below.
+    stun::MessageBuilder builder(scratch_);
+    builder.start(stun::Method::kAllocate, stun::Class::kSuccessResponse, message.transaction_id());
+    builder.add_xor_address(stun::AttributeType::kXorRelayedAddress,
+                            stun::Address{existing->relayed_address.ip(),
+                                          existing->relayed_address.port()});
+    auto remaining = std::chrono::duration_cast<std::chrono::seconds>(existing->expires - now_);
+    builder.add_u32(stun::AttributeType::kLifetime,
+                    static_cast<std::uint32_t>(std::max<std::int64_t>(0, remaining.count())));
+    builder.add_xor_address(stun::AttributeType::kXorMappedAddress,
+                            stun::Address{in.tuple.client.ip(), in.tuple.client.port()});
+    builder.add_message_integrity(existing->key);
+    if (message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();
+    if (auto bytes = builder.finish()) send_to_client(in.link, in.tuple.client, *bytes, {}, 0);
+    return;
+  }
+
+  // Step 3: REQUESTED-TRANSPORT must be present (400) and UDP (442).
+  auto transport_attr = message.find(stun::AttributeType::kRequestedTransport);
+  if (!transport_attr) return reply_error(in, 400, &auth->key);
+  auto transport = stun::decode_requested_transport(*transport_attr);
+  if (!transport) return reply_error(in, 400, &auth->key);
+  if (*transport != kProtocolUdp) return reply_error(in, 442, &auth->key);
+
+  // Step 4: DONT-FRAGMENT is honoured by setting the relayed socket's DF bit (below).
+  const bool dont_fragment = message.has(stun::AttributeType::kDontFragment);
+
+  // Steps 5-6: RESERVATION-TOKEN (use a port reserved earlier) or EVEN-PORT (an even port,
+  // with the R bit also reserving the next one). Both together are a 400.
+  std::optional<std::uint64_t> reservation_token;
+  if (auto token = message.find(stun::AttributeType::kReservationToken)) {
+    if (token->value.size() != 8 || message.has(stun::AttributeType::kEvenPort)) {
+      return reply_error(in, 400, &auth->key);
+    }
+    std::uint64_t value;
+    std::memcpy(&value, token->value.data(), 8);
+    reservation_token = value;
+  }
+  bool even_port = false;
+  bool reserve_next = false;
+  if (auto even = message.find(stun::AttributeType::kEvenPort)) {
+    auto reserve = stun::decode_even_port(*even);
+    if (!reserve) return reply_error(in, 400, &auth->key);
+    even_port = true;
+    reserve_next = *reserve;
+  }
+
+  // RFC 8656 section 7.2 step 7: REQUESTED-ADDRESS-FAMILY must match what this relay offers.
+  if (auto family_attr = message.find(stun::AttributeType::kRequestedAddressFamily)) {
+    auto family = stun::decode_address_family(*family_attr);
+    if (!family) return reply_error(in, 400, &auth->key);
+    const bool want_v6 = *family == stun::AddressFamily::kIPv6;
+    if (want_v6 != shared_.relay_ip.is_v6()) return reply_error(in, 440, &auth->key);
+  }
+
+  // Step 8: quotas (486 per user, 508 when the relay is full).
+  auto quota = shared_.quota.acquire(auth->quota_user);
+  if (quota != policy::QuotaResult::ok) {
+    int code = policy::stun_error_code(quota);
+    (code == 486 ? shared_.metrics.quota_refusal_user() : shared_.metrics.quota_refusal_total())
+        .Increment();
+    return reply_error(in, code, &auth->key);
+  }
+
+  // Obtain a relayed transport address from relay.relay_ports.
+  auto allocation = std::make_unique<Allocation>(io_);
+  const auto protocol =
+      shared_.relay_ip.is_v6() ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4();
+  boost::system::error_code ec;
+  bool bound = false;
+  std::optional<std::uint64_t> new_reservation;
+  if (reservation_token) {
+    int fd = shared_.reservations.take(*reservation_token);
+    if (fd >= 0) {
+      allocation->relay_socket.assign(protocol, fd, ec);
+      bound = !ec;
+    }
+  } else {
+    const std::size_t attempts = std::min<std::size_t>(shared_.ports.size(), 256);
+    for (std::size_t i = 0; i < attempts && !bound; ++i) {
+      std::uint16_t port = shared_.ports.next();
+      if (even_port && ((port & 1) || port == 65535)) continue;
+      if (allocation->relay_socket.is_open()) allocation->relay_socket.close(ec);
+      allocation->relay_socket.open(protocol, ec);
+      if (ec) break;
+      allocation->relay_socket.bind({shared_.relay_ip, port}, ec);
+      if (ec) continue;
+      if (reserve_next) {
+        boost::asio::ip::udp::socket next(io_);
+        next.open(protocol, ec);
+        if (!ec) next.bind({shared_.relay_ip, static_cast<std::uint16_t>(port + 1)}, ec);
+        if (ec) continue;
+        new_reservation = shared_.reservations.put(next.release(), now_);
+      }
+      bound = true;
+    }
+  }
+  if (!bound) {
+    shared_.quota.release(auth->quota_user);
+    shared_.metrics.quota_refusal_total().Increment();
+    return reply_error(in, 508, &auth->key);
+  }
+  allocation->relay_socket.non_blocking(true, ec);
+  if (dont_fragment) {
+    int pmtu = IP_PMTUDISC_DO;
+    ::setsockopt(allocation->relay_socket.native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+                 sizeof(pmtu));
+  }
+  const auto local = allocation->relay_socket.local_endpoint(ec);
+  const auto lifetime = granted_lifetime(shared_.config, message);
+
+  allocation->id = random_token(6);
+  allocation->five_tuple = in.tuple;
+  allocation->link = in.link;
+  allocation->username.assign(auth->username);
+  allocation->quota_user.assign(auth->quota_user);
+  allocation->key = auth->key;
+  allocation->allocate_transaction = message.transaction_id();
+  allocation->relayed_address = SocketAddress::from(shared_.advertised_ip, local.port());
+  allocation->expires = now_ + lifetime;
+  allocation->created = std::chrono::system_clock::now();
+  allocation->bandwidth = policy::TokenBucket::for_bandwidth(shared_.config.allocation_bandwidth);
+  allocation->permissions.reserve(4);
+
+  // Step 9: the success response.
+  stun::MessageBuilder builder(scratch_);
+  builder.start(stun::Method::kAllocate, stun::Class::kSuccessResponse, message.transaction_id());
+  builder.add_xor_address(stun::AttributeType::kXorRelayedAddress,
+                          stun::Address{shared_.advertised_ip, local.port()});
+  builder.add_u32(stun::AttributeType::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
+  builder.add_xor_address(stun::AttributeType::kXorMappedAddress,
+                          stun::Address{in.tuple.client.ip(), in.tuple.client.port()});
+  if (new_reservation) {
+    std::array<std::uint8_t, 8> token;
+    std::memcpy(token.data(), &*new_reservation, 8);
+    builder.add_raw(stun::AttributeType::kReservationToken, token);
+  }
+  if (!shared_.config.software.empty()) {
+    builder.add_string(stun::AttributeType::kSoftware, shared_.config.software);
+  }
+  builder.add_message_integrity(auth->key);
+  if (message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();
+  auto bytes = builder.finish();
+
+  auto& stored = *allocation;
+  allocations_.emplace(in.tuple, std::move(allocation));
+  arm_relay(stored);
+  shared_.metrics.allocations_active(in.tuple.transport).Increment();
+  shared_.metrics.allocations_created(in.tuple.transport).Increment();
+  count_response(stun::Method::kAllocate, 200);
+  auto logger = log::get("relay");
+  log::with(*logger, spdlog::level::info, "allocation", stored.id,
+            "user {} from {} over {}: relayed {} for {}s", stored.username,
+            in.tuple.client.to_string(), to_string(in.tuple.transport),
+            stored.relayed_address.to_string(), lifetime.count());
+  if (bytes) send_to_client(in.link, in.tuple.client, *bytes, {}, 0);
+}
+
+void Worker::handle_refresh(const Inbound& in, Allocation& allocation) {
+  const auto& message = in.message;
+  // RFC 8656 section 7.3: REQUESTED-ADDRESS-FAMILY that does not match the allocation is a 443.
+  if (auto family_attr = message.find(stun::AttributeType::kRequestedAddressFamily)) {
+    auto family = stun::decode_address_family(*family_attr);
+    if (!family) return reply_error(in, 400, &allocation.key);
+    if ((*family == stun::AddressFamily::kIPv6) != allocation.relayed_address.is_v6()) {
+      return reply_error(in, 443, &allocation.key);
+    }
+  }
+  std::uint32_t granted = 0;
+  auto requested = message.u32(stun::AttributeType::kLifetime);
+  const auth::Key key = allocation.key;
+  if (requested && *requested == 0) {
+    // A LIFETIME of 0 deletes the allocation.
+    shared_.metrics.allocations_deleted().Increment();
+    delete_allocation(allocation, "refreshed with lifetime 0");
+  } else {
+    auto lifetime = granted_lifetime(shared_.config, message);
+    allocation.expires = now_ + lifetime;
+    granted = static_cast<std::uint32_t>(lifetime.count());
+  }
+  stun::MessageBuilder builder(scratch_);
+  builder.start(stun::Method::kRefresh, stun::Class::kSuccessResponse, message.transaction_id());
+  builder.add_u32(stun::AttributeType::kLifetime, granted);
+  builder.add_message_integrity(key);
+  if (message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();
+  count_response(stun::Method::kRefresh, 200);
+  if (auto bytes = builder.finish()) send_to_client(in.link, in.tuple.client, *bytes, {}, 0);
+}
+
+}  // namespace podium::relay

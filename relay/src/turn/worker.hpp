@@ -1,0 +1,148 @@
+// One data-path thread of the relay: its own io_context, its own SO_REUSEPORT listener sockets,
+// and the allocations whose clients the kernel hashes to those sockets. Nothing here is shared
+// with other workers except SharedState, so the packet path takes no locks.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/udp_batch.hpp"
+#include "policy/source_rate_limiter.hpp"
+#include "podium/stun/message.hpp"
+#include "turn/allocation.hpp"
+#include "turn/shared_state.hpp"
+
+namespace podium::relay {
+
+class StreamConnection;
+
+class Worker {
+ public:
+  Worker(unsigned index, SharedState& shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds a listener on `endpoint` with SO_REUSEPORT; returns the bound endpoint (resolves
+  // port 0). Throws std::system_error on failure (start-up path).
+  config::Endpoint listen_udp(const config::Endpoint& endpoint);
+  config::Endpoint listen_stream(const config::Endpoint& endpoint, ClientTransport transport,
+                                 boost::asio::ssl::context* tls);
+
+  void start();  // spawns the thread
+  void stop();   // thread-safe; closes everything and lets the thread finish
+  void join();
+
+  boost::asio::io_context& io() { return io_; }
+  std::size_t allocation_count() const { return allocations_.size(); }
+
+  // Called by StreamConnection (same thread).
+  void on_stream_frame(StreamConnection& connection, std::span<const std::uint8_t> frame);
+  void on_stream_closed(StreamConnection& connection);
+  WorkerCounters& counters() { return counters_; }
+
+ private:
+  struct UdpListener {
+    explicit UdpListener(boost::asio::io_context& io) : socket(io) {}
+    boost::asio::ip::udp::socket socket;
+    SocketAddress local;
+  };
+  struct StreamListener {
+    StreamListener(boost::asio::io_context& io) : acceptor(io) {}
+    boost::asio::ip::tcp::acceptor acceptor;
+    ClientTransport transport;
+    boost::asio::ssl::context* tls = nullptr;
+    SocketAddress local;
+  };
+
+  // One message from a client, with what is needed to answer it.
+  struct Inbound {
+    const FiveTuple& tuple;
+    ClientLink link;
+    const stun::MessageView& message;
+  };
+  struct Authenticated {
+    auth::Key key;
+    std::string_view username;
+    std::string_view quota_user;
+  };
+
+  // Receive loops.
+  void arm_udp(UdpListener& listener);
+  void on_udp_readable(UdpListener& listener);
+  void arm_relay(Allocation& allocation);
+  void on_relay_readable(Allocation& allocation);
+  void accept(StreamListener& listener);
+  void on_tick();
+
+  // Client messages (UDP datagrams or TCP/TLS frames).
+  void handle_client_message(const FiveTuple& tuple, ClientLink link,
+                             std::span<const std::uint8_t> bytes);
+  void handle_stun(const Inbound& in);
+  void handle_binding(const Inbound& in);
+  void handle_allocate(const Inbound& in);
+  void handle_refresh(const Inbound& in, Allocation& allocation);
+  void handle_create_permission(const Inbound& in, Allocation& allocation);
+  void handle_channel_bind(const Inbound& in, Allocation& allocation);
+  void handle_send_indication(const Inbound& in, Allocation& allocation);
+  void handle_channel_data(Allocation& allocation, std::span<const std::uint8_t> bytes);
+
+  // Peer data arriving on a relayed socket.
+  void relay_to_client(Allocation& allocation, const SocketAddress& peer,
+                       std::span<const std::uint8_t> payload);
+  // Client data leaving through the relayed socket.
+  void send_to_peer(Allocation& allocation, const SocketAddress& peer,
+                    std::span<const std::uint8_t> payload);
+
+  std::optional<Authenticated> authenticate(const Inbound& in);
+  bool check_peer(const Inbound& in, const stun::Address& peer);
+  void reply_error(const Inbound& in, int code, const auth::Key* key = nullptr,
+                   std::span<const stun::AttributeType> unknown = {});
+  void reply_challenge(const Inbound& in, int code);
+  // Queues `bytes` to the client over its link.
+  void send_to_client(const ClientLink& link, const SocketAddress& client,
+                      std::span<const std::uint8_t> head, std::span<const std::uint8_t> payload,
+                      std::size_t padding);
+  void flush();
+  void count_response(stun::Method method, int code) {
+    ++counters_.responses[response_method_index(static_cast<std::uint16_t>(method))]
+                         [response_code_index(code)];
+  }
+  // Transaction ids for Data indications: unique per worker, not secret (nothing answers them).
+  void next_transaction_id(stun::TransactionId& out);
+
+  Allocation* find_allocation(const FiveTuple& tuple);
+  void delete_allocation(Allocation& allocation, const char* why);
+  void expire(SteadyTime now);
+
+  unsigned index_;
+  SharedState& shared_;
+  boost::asio::io_context io_;
+  std::thread thread_;
+  boost::asio::steady_timer tick_;
+  std::vector<std::unique_ptr<UdpListener>> udp_listeners_;
+  std::vector<std::unique_ptr<StreamListener>> stream_listeners_;
+  std::unordered_map<StreamConnection*, std::shared_ptr<StreamConnection>> connections_;
+  std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> allocations_;
+  policy::SourceRateLimiter unauthenticated_limiter_;
+  WorkerCounters counters_;
+  SteadyTime now_{};
+  std::unique_ptr<RecvBatch> recv_;
+  std::unique_ptr<SendBatch> send_;
+  std::array<std::uint8_t, 2048> scratch_{};  // responses are built here
+  std::uint64_t transaction_counter_ = 0;
+  std::uint32_t transaction_salt_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace podium::relay

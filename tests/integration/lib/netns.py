@@ -1,0 +1,56 @@
+"""Runs a command in a private, loopback-only network namespace (and its own PID namespace).
+
+WebRTC stacks gather candidates on every interface; inside the namespace only `lo` exists (and is
+brought up), so servers and clients started there talk over 127.0.0.1 and nothing else, and fixed
+or ephemeral ports cannot clash with the host.
+
+The command also gets a fresh PID namespace with its own /proc and is PID 1 there. When it exits,
+or is killed, the kernel kills every process left in the namespace (for instance a browser whose
+driver died), so nothing started inside can outlive the test. `unshare --kill-child` kills the
+command if unshare dies, and unshare itself gets SIGKILL if the Python process that started it
+dies (PR_SET_PDEATHSIG). Needs root.
+"""
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:  # best effort: the PID namespace still bounds everything
+        pass
+
+
+def loopback_netns_argv(argv):
+    """The argv that runs `argv` in a new loopback-only network namespace and PID namespace."""
+    return (["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
+             "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] + list(argv))
+
+
+def run_in_loopback_netns(argv, timeout, **kwargs):
+    """subprocess.run of `argv` inside the namespaces; on timeout unshare is killed (and with it
+    everything inside) and subprocess.TimeoutExpired is raised."""
+    return subprocess.run(loopback_netns_argv(argv), timeout=timeout, preexec_fn=_die_with_parent,
+                          **kwargs)
+
+
+def unavailable_reason():
+    """None when namespaces can be made here, otherwise why not (for a skip message)."""
+    if os.geteuid() != 0:
+        return "needs root to create a private network namespace (unshare -n)"
+    for tool in ("unshare", "ip"):
+        if shutil.which(tool) is None:
+            return "%s is not installed" % tool
+    try:
+        r = run_in_loopback_netns(["ip", "-o", "link", "show"], timeout=10,
+                                  capture_output=True, text=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "cannot create namespaces: %s" % e
+    if r.returncode != 0:
+        return "cannot create namespaces: %s" % (r.stderr.strip() or r.returncode)
+    return None

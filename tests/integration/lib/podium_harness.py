@@ -1,0 +1,204 @@
+"""Starts the real podium binary for integration tests and stops it by PID.
+
+Every server binds 127.0.0.1 with port 0; the ports podium actually bound are read from the
+`podium: <component> listening on <url>` lines it prints on stdout.
+"""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+BINARY = os.environ.get("PODIUM_BINARY", "podium")
+LISTEN_RE = re.compile(r"^podium: (\w+) listening on (\S+)$")
+
+
+class Podium:
+    """A running `podium serve`. Use as a context manager or call stop()."""
+
+    def __init__(self, config_text=None, args=None, env=None, expect=("metrics",), timeout=15):
+        self.dir = tempfile.TemporaryDirectory(prefix="podium-test-")
+        cmd = [BINARY, "serve"]
+        if config_text is not None:
+            self.config_path = os.path.join(self.dir.name, "podium.yaml")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+            cmd += ["--config", self.config_path]
+        cmd += list(args or [])
+        self.stderr_path = os.path.join(self.dir.name, "stderr.log")
+        self._stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+                                     env={**os.environ, **(env or {})})
+        self.listeners = {}  # component -> [url, ...]
+        self.stdout_lines = []
+        self._ready = threading.Event()
+        self._expect = set(expect)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop(check=False)
+            raise RuntimeError("podium did not start: stdout=%r stderr=%r"
+                               % (self.stdout_lines, self.stderr()))
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.stdout_lines.append(line)
+            m = LISTEN_RE.match(line)
+            if m:
+                self.listeners.setdefault(m.group(1), []).append(m.group(2))
+            if self._expect.issubset(self.listeners) and (
+                    "signaling" not in self._expect or line.startswith("podium: open ")
+                    or not line.startswith("podium: signaling")):
+                self._ready.set()
+        self._ready.set()
+
+    def url(self, component, scheme=None):
+        for url in self.listeners.get(component, []):
+            if scheme is None or url.startswith(scheme + "://"):
+                return url
+        raise KeyError((component, scheme))
+
+    def host_port(self, component, scheme=None):
+        rest = self.url(component, scheme).split("://", 1)[1].rstrip("/")
+        host, port = rest.rsplit(":", 1)
+        return host.strip("[]"), int(port)
+
+    def stderr(self):
+        if not self._stderr.closed:  # stop() closes it
+            self._stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=None, timeout=5, check=True):
+        """Sends `sig` (default SIGTERM) and waits; kills after `timeout` s.
+        Returns (exit code, seconds taken)."""
+        # (The default is resolved here: in the class body `signal` is the method above.)
+        if sig is None:
+            sig = signal.SIGTERM
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                if check:
+                    raise AssertionError("podium did not exit within %ss after %s" % (timeout, sig))
+        took = time.monotonic() - start
+        self._stderr.close()
+        return self.proc.returncode, took
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.stop(check=False)
+        self.dir.cleanup()
+
+
+def http_get(url, timeout=5, headers=None):
+    """Returns (status, body text, headers) without raising on HTTP errors."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace"), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace"), dict(e.headers)
+
+
+def run(args, timeout=15, **kw):
+    """Runs podium with `args`; returns CompletedProcess (text)."""
+    return subprocess.run([BINARY] + list(args), capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+# --- Helpers for tests that drive external clients (coturn's turnutils, raw sockets) ---
+
+_SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
+_LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, frozenset(labels.items())): value}."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        if m:
+            labels = frozenset(_LABEL_RE.findall(m.group(2) or ""))
+            samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def metric(samples, name, **labels):
+    """The sum of the samples of `name` whose labels include `labels` (0 if there are none)."""
+    want = set(labels.items())
+    return sum(v for (n, l), v in samples.items() if n == name and want <= l)
+
+
+def scrape(podium):
+    """Parsed /metrics of a running Podium (needs a metrics listener)."""
+    status, body, _ = http_get(podium.url("metrics") + "/metrics")
+    if status != 200:
+        raise AssertionError("GET /metrics: %s" % status)
+    return parse_metrics(body)
+
+
+def wait_for(predicate, timeout=8.0, interval=0.2):
+    """Polls `predicate` until it returns a truthy value; returns the last value (falsy on
+    timeout). Relay counters are flushed to /metrics once a second, so allow a few seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def free_port(host="127.0.0.1", kind="udp"):
+    """A port that was free on `host` a moment ago (bind to port 0, read it, close)."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+class Background:
+    """A helper process (e.g. turnutils_peer) stopped by PID: SIGTERM, then SIGKILL."""
+
+    def __init__(self, args, **kw):
+        self.args = list(args)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, **kw)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=3):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
