@@ -67,6 +67,18 @@ class Podium:
         host, port = rest.rsplit(":", 1)
         return host.strip("[]"), int(port)
 
+    def wait_host_port(self, component, scheme, timeout=5):
+        """host_port() once that listener has been announced: readiness only waits for the first
+        line of each expected component, and the relay prints one line per listener."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.host_port(component, scheme)
+            except KeyError:
+                if time.monotonic() >= deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
     def stderr(self):
         if not self._stderr.closed:  # stop() closes it
             self._stderr.flush()

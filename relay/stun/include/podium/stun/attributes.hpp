@@ -49,10 +49,10 @@ Result<uint8_t, Reason> decode_requested_transport(const AttributeView& attribut
 // "unknown address family" for values other than 0x01 and 0x02 (answer 440).
 Result<AddressFamily, Reason> decode_address_family(const AttributeView& attribute);
 
-// ERROR-CODE (RFC 8489 §14.8): code = class * 100 + number, class 3..6, number 0..99.
-// At most 763 bytes and 127 UTF-8 characters (§14.8).
+// Reason phrases: at most 763 bytes and 127 UTF-8 characters (§14.8).
 bool is_valid_reason_phrase(std::string_view reason);
 
+// ERROR-CODE (RFC 8489 §14.8): code = class * 100 + number, class 3..6, number 0..99.
 struct ErrorCodeValue {
   uint16_t code = 0;
   std::string_view reason;
