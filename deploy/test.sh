@@ -15,7 +15,11 @@ esac
 deploy/install-deps.sh
 jobs=$(nproc)
 cmake --preset "$preset" -DPODIUM_FUZZ_SECONDS="${PODIUM_FUZZ_SECONDS:-60}" >/dev/null
-cmake --build --preset "$preset" -- -j"$jobs"
+if [[ "$preset" == fuzz ]]; then
+  cmake --build --preset fuzz --target fuzzers -- -j"$jobs"
+else
+  cmake --build --preset "$preset" -- -j"$jobs"
+fi
 if [[ "$preset" == fuzz ]]; then
   # Fuzzers each use one core for their whole time budget.
   ctest --test-dir build/fuzz -L fuzz --output-on-failure -j"$jobs"

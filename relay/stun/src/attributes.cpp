@@ -70,7 +70,7 @@ Result<uint64_t, Reason> decode_u64(const AttributeView& attribute) {
 Result<uint16_t, Reason> decode_channel_number(const AttributeView& attribute) {
   if (attribute.value.size() != 4) return fail_reason("CHANNEL-NUMBER has bad length");
   const uint16_t channel = detail::load_u16(attribute.value.data());
-  if (!is_valid_channel_number(channel)) return fail_reason("channel number out of range");
+  if (!is_acceptable_channel_number(channel)) return fail_reason("channel number out of range");
   return channel;
 }
 

@@ -13,7 +13,7 @@ Result<ChannelDataView, Reason> parse_channel_data(std::span<const uint8_t> byte
   const uint16_t channel = detail::load_u16(bytes.data());
   // RFC 8656 §12.4: the first two bits are 0b01 for ChannelData.
   if ((channel & 0xC000) != 0x4000) return fail_reason("not a ChannelData message");
-  if (!is_valid_channel_number(channel)) return fail_reason("reserved channel number");
+  if (!is_acceptable_channel_number(channel)) return fail_reason("reserved channel number");
   const size_t length = detail::load_u16(bytes.data() + 2);
   const size_t available = bytes.size() - kChannelDataHeaderSize;
   if (length > available) return fail_reason("ChannelData payload truncated");

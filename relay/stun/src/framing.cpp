@@ -23,7 +23,7 @@ Result<size_t, Reason> next_frame_length(std::span<const uint8_t> buffered, size
     }
     case 0b01:
       // RFC 8656 §12.5: ChannelData frames are padded to 4 bytes over streams.
-      if (!is_valid_channel_number(first)) return fail_reason("reserved channel number");
+      if (!is_acceptable_channel_number(first)) return fail_reason("reserved channel number");
       return kChannelDataHeaderSize + padded_length(length);
     default:
       return fail_reason("neither STUN nor ChannelData");

@@ -6,11 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <new>
+#include <memory>
 
 #include <gtest/gtest.h>
+
+#include "allocation_counter.hpp"
 
 #include "auth/credentials.hpp"
 #include "podium/config/config.hpp"
@@ -19,19 +20,6 @@
 #include "podium/stun/message.hpp"
 #include "podium/stun/message_builder.hpp"
 #include "podium/stun/xor_address.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -156,17 +144,20 @@ TEST(RelayDataPath, RelaysWithoutHeapAllocation) {
   };
   ASSERT_EQ(round_trip(200), 400);  // warm-up: handler memory, socket buffers
 
-  g_allocations = 0;
-  g_counting = true;
-  const int received = round_trip(5000);
-  g_counting = false;
+  std::uint64_t allocations = 0;
+  int received = 0;
+  {
+    podium::testing::CountAllocations counter;
+    received = round_trip(5000);
+    allocations = counter.count();
+  }
   EXPECT_EQ(received, 10000);
-  EXPECT_EQ(g_allocations.load(), 0u) << "heap allocations while relaying 10000 packets";
-  // The counter itself works: one allocation is seen.
-  g_counting = true;
-  auto probe = std::make_unique<int>(1);
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 1u);
+  EXPECT_EQ(allocations, 0u) << "heap allocations while relaying 10000 packets";
+  {
+    podium::testing::CountAllocations counter;  // the counter itself sees an allocation
+    auto probe = std::make_unique<int>(1);
+    EXPECT_EQ(counter.count(), 1u);
+  }
 
   server.stop();
   ::close(client.fd);

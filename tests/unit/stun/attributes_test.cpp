@@ -179,8 +179,17 @@ TEST(Attributes, ChannelNumber) {
     auto view = build(buffer, [&](MessageBuilder& b) { b.add_channel_number(channel); });
     EXPECT_EQ(*decode_channel_number(*view.find(AttributeType::kChannelNumber)), channel);
   }
-  for (uint16_t channel :
-       {uint16_t{0x3fff}, uint16_t{0x5000}, uint16_t{0x7fff}, uint16_t{0}, uint16_t{0xffff}}) {
+  // RFC 5766's wider range is accepted from clients but never encoded.
+  for (uint16_t channel : {uint16_t{0x5000}, uint16_t{0x7fff}}) {
+    const std::vector<uint8_t> value = {static_cast<uint8_t>(channel >> 8),
+                                        static_cast<uint8_t>(channel), 0, 0};
+    EXPECT_EQ(*decode_channel_number(raw_attribute(AttributeType::kChannelNumber, value)), channel);
+    std::array<uint8_t, 64> buffer{};
+    MessageBuilder b(buffer);
+    b.start(Method::kChannelBind, Class::kRequest, kTid).add_channel_number(channel);
+    EXPECT_FALSE(b.ok());
+  }
+  for (uint16_t channel : {uint16_t{0x3fff}, uint16_t{0x8000}, uint16_t{0}, uint16_t{0xffff}}) {
     const std::vector<uint8_t> value = {static_cast<uint8_t>(channel >> 8),
                                         static_cast<uint8_t>(channel), 0, 0};
     EXPECT_STREQ(

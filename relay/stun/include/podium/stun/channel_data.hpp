@@ -21,6 +21,15 @@ constexpr bool is_valid_channel_number(uint16_t channel) {
   return channel >= kMinChannelNumber && channel <= kMaxChannelNumber;
 }
 
+// What a server accepts from clients: RFC 5766 allowed 0x4000-0x7FFF and clients still pick
+// from it (coturn's turnutils_uclient among them), so decoding takes the wider range while
+// encoding stays within RFC 8656's. Both start with the bits 01, so RFC 7983 demultiplexing is
+// the same either way.
+inline constexpr uint16_t kMaxLegacyChannelNumber = 0x7FFF;
+constexpr bool is_acceptable_channel_number(uint16_t channel) {
+  return channel >= kMinChannelNumber && channel <= kMaxLegacyChannelNumber;
+}
+
 // Datagram: UDP/DTLS, where padding is optional. Stream: TCP/TLS, where each frame is padded
 // to a multiple of 4 bytes (RFC 8656 §12.5).
 enum class Framing : uint8_t { kDatagram, kStream };
