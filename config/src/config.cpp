@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace podium::config {
@@ -66,7 +67,8 @@ std::optional<std::string_view> closest(std::string_view word, Words candidates)
       best = candidate;
     }
   }
-  std::size_t allowed = std::max<std::size_t>(2, std::min(word.size(), best ? best->size() : 0) / 3);
+  std::size_t allowed =
+      std::max<std::size_t>(2, std::min(word.size(), best ? best->size() : 0) / 3);
   if (best && best_distance <= allowed && best_distance < word.size()) return best;
   return std::nullopt;
 }
@@ -123,6 +125,24 @@ struct Socket {
   std::string path;
 };
 
+// Records where the last document started; ignores the content.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 class Loader {
  public:
   Loader(std::string file, EnvLookup env, std::filesystem::path base_dir)
@@ -133,20 +153,16 @@ class Loader {
   Config load(const std::string& text) {
     Config config;
     config.source = file_;
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
     try {
-      documents = YAML::LoadAll(text);
-    } catch (const YAML::ParserException& e) {
-      throw error_at(e.mark, "(yaml)", e.msg);
+      if (!single_document(text)) return config;
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       throw error_at(e.mark, "(yaml)", e.msg);
     }
-    if (documents.size() > 1) {
-      throw error_at(documents[1].Mark(), "(yaml)", "only one YAML document is allowed");
-    }
-    if (documents.empty() || documents[0].IsNull()) return config;
+    if (root.IsNull()) return config;
     try {
-      read_root(documents[0], config);
+      read_root(root, config);
     } catch (const YAML::Exception& e) {
       throw error_at(e.mark, "(yaml)", e.msg);
     }
@@ -226,6 +242,26 @@ class Loader {
 
   [[noreturn]] void fail(const Value& value, const std::string& message) const {
     throw error_at(value.mark, value.path, message);
+  }
+
+  // False for a stream without documents; throws unless there is exactly one. yaml-cpp 0.7
+  // never finishes YAML::LoadAll on some inputs (a stray top-level ','): it keeps producing empty
+  // documents at the same position. Counting at most two documents avoids that.
+  bool single_document(const std::string& text) const {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    if (!parser.HandleNextDocument(starts)) return false;
+    YAML::Mark first = starts.start;
+    if (!parser.HandleNextDocument(starts)) return true;
+    if (starts.start.pos == first.pos && first.pos >= 0 &&
+        static_cast<std::size_t>(first.pos) < text.size()) {
+      unsigned char c = static_cast<unsigned char>(text[static_cast<std::size_t>(first.pos)]);
+      std::string shown = c >= 0x20 && c < 0x7f ? std::string("'") + static_cast<char>(c) + "'"
+                                                : "byte " + std::to_string(c);
+      throw error_at(first, "(yaml)", "unexpected " + shown);
+    }
+    throw error_at(starts.start, "(yaml)", "only one YAML document is allowed");
   }
 
   // ---- scalars -------------------------------------------------------------------------------
@@ -312,9 +348,11 @@ class Loader {
       fail(value, std::string("expected ") + what + " " + range + ", got the quoted string '" +
                       text + "' (remove the quotes)");
     }
-    bool digits = !text.empty() && text.size() <= 19 &&
-                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) fail(value, std::string("expected ") + what + " " + range + ", got '" + text + "'");
+    bool digits =
+        !text.empty() && text.size() <= 19 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+      fail(value, std::string("expected ") + what + " " + range + ", got '" + text + "'");
     std::uint64_t number = std::stoull(text);
     if (number < min || number > max) {
       fail(value, std::to_string(number) + " is out of range (" + range + ")");
@@ -327,7 +365,7 @@ class Loader {
   }
 
   std::uint16_t read_port(const Value& value) const {
-    return static_cast<std::uint16_t>(read_integer(value, 1, 65535, "a port number"));
+    return static_cast<std::uint16_t>(read_integer(value, 0, 65535, "a port number"));
   }
 
   template <typename T>
@@ -390,13 +428,15 @@ class Loader {
     Value value{root, root.Mark(), "", root.Mark()};
     if (!root.IsMap()) {
       fail(Value{root, root.Mark(), "(root)", root.Mark()},
-           std::string("expected a mapping of sections (log, metrics, relay, sfu, signaling), got ") +
+           std::string(
+               "expected a mapping of sections (log, metrics, relay, sfu, signaling), got ") +
                describe(root));
     }
     Section sections(*this, value, {"log", "metrics", "relay", "sfu", "signaling"});
     std::vector<Socket> sockets;
     if (const Value* log = sections.get("log")) config.log = read_log(*log);
-    if (const Value* metrics = sections.get("metrics")) config.metrics = read_metrics(*metrics, sockets);
+    if (const Value* metrics = sections.get("metrics"))
+      config.metrics = read_metrics(*metrics, sockets);
     if (const Value* relay = sections.get("relay")) config.relay = read_relay(*relay, sockets);
     if (const Value* sfu = sections.get("sfu")) config.sfu = read_sfu(*sfu, sockets);
     if (const Value* signaling = sections.get("signaling")) {
@@ -455,7 +495,8 @@ class Loader {
     if (value.node.IsNull()) fail(value, "expected a mapping with cert and key");
     TlsConfig tls;
     const Value* cert = section.get("cert");
-    if (cert == nullptr) fail(section.missing("cert"), "missing (path of the PEM certificate chain)");
+    if (cert == nullptr)
+      fail(section.missing("cert"), "missing (path of the PEM certificate chain)");
     const Value* key = section.get("key");
     if (key == nullptr) fail(section.missing("key"), "missing (path of the PEM private key)");
     tls.cert = readable_file(*cert, "certificate");
@@ -480,18 +521,35 @@ class Loader {
       ::close(fd);
     }
     if (error != 0) {
-      fail(value, std::string("cannot read ") + what + " file " + path + ": " + std::strerror(error));
+      fail(value,
+           std::string("cannot read ") + what + " file " + path + ": " + std::strerror(error));
     }
     return path;
   }
 
   RelayConfig read_relay(const Value& value, std::vector<Socket>& sockets) {
     Section section(*this, value,
-                    {"listen", "realm", "relay_ip", "external_ip", "relay_ports", "users",
-                     "auth_secrets", "ephemeral_secret", "allow_peers", "deny_peers", "tls",
-                     "workers", "default_lifetime", "max_lifetime", "nonce_lifetime",
-                     "credential_ttl", "max_allocations", "user_quota", "allocation_bandwidth",
-                     "unauthenticated_rate", "software"});
+                    {"listen",
+                     "realm",
+                     "relay_ip",
+                     "external_ip",
+                     "relay_ports",
+                     "users",
+                     "auth_secrets",
+                     "ephemeral_secret",
+                     "allow_peers",
+                     "deny_peers",
+                     "tls",
+                     "workers",
+                     "default_lifetime",
+                     "max_lifetime",
+                     "nonce_lifetime",
+                     "credential_ttl",
+                     "max_allocations",
+                     "user_quota",
+                     "allocation_bandwidth",
+                     "unauthenticated_rate",
+                     "software"});
     RelayConfig relay;
     if (const Value* tls = section.get("tls")) relay.tls = read_tls(*tls);
 
@@ -502,8 +560,9 @@ class Loader {
         fail(*listen, "at least one listener is required (e.g. udp://0.0.0.0:3478)");
       }
     } else {
-      fail(section.missing("listen"), "missing: at least one listener is required (e.g. "
-                                      "udp://0.0.0.0:3478)");
+      fail(section.missing("listen"),
+           "missing: at least one listener is required (e.g. "
+           "udp://0.0.0.0:3478)");
     }
     for (const Value& child : listen_values) {
       ListenUrl url = parsed(child, parse_listen_url(scalar(child, "a listen URL")));
@@ -539,7 +598,8 @@ class Loader {
                                " cannot be advertised to clients: set relay.external_ip too");
       }
       if (!relay.relay_ip && relay.listen.front().endpoint.address.is_unspecified()) {
-        fail(listen_values.front(), "listens on " + relay.listen.front().endpoint.address.to_string() +
+        fail(listen_values.front(), "listens on " +
+                                        relay.listen.front().endpoint.address.to_string() +
                                         ", so set relay.relay_ip (or relay.external_ip) to the "
                                         "address relayed sockets are reached at");
       }
@@ -552,9 +612,8 @@ class Loader {
     if (users != nullptr) read_users(*users, relay.users);
     const Value* secrets = section.get("auth_secrets");
     if (secrets != nullptr) {
-      relay.auth_secrets = read_list(*secrets, "secrets", [&](const Value& child) {
-        return read_nonempty_string(child);
-      });
+      relay.auth_secrets = read_list(
+          *secrets, "secrets", [&](const Value& child) { return read_nonempty_string(child); });
     }
     const Value* ephemeral = section.get("ephemeral_secret");
     if (ephemeral != nullptr) relay.ephemeral_secret = read_bool(*ephemeral);
@@ -562,17 +621,21 @@ class Loader {
       fail(*ephemeral, "cannot be combined with auth_secrets (the first secret already mints)");
     }
     if (relay.users.empty() && relay.auth_secrets.empty() && !relay.ephemeral_secret) {
-      Value at = users != nullptr ? *users : secrets != nullptr ? *secrets : section.missing("users");
+      Value at = users != nullptr     ? *users
+                 : secrets != nullptr ? *secrets
+                                      : section.missing("users");
       fail(at, "the relay needs credentials: set users, auth_secrets or ephemeral_secret: true");
     }
 
     if (const Value* allow = section.get("allow_peers")) relay.allow_peers = read_cidrs(*allow);
     if (const Value* deny = section.get("deny_peers")) relay.deny_peers = read_cidrs(*deny);
-    if (const Value* workers = section.get("workers")) relay.workers = read_unsigned(*workers, 0, 1024);
+    if (const Value* workers = section.get("workers"))
+      relay.workers = read_unsigned(*workers, 0, 1024);
 
     using std::chrono::seconds;
     const Value* max_lifetime = section.get("max_lifetime");
-    if (max_lifetime != nullptr) relay.max_lifetime = read_seconds(*max_lifetime, seconds{1}, seconds{3600});
+    if (max_lifetime != nullptr)
+      relay.max_lifetime = read_seconds(*max_lifetime, seconds{1}, seconds{3600});
     const Value* default_lifetime = section.get("default_lifetime");
     if (default_lifetime != nullptr) {
       relay.default_lifetime = read_seconds(*default_lifetime, seconds{1}, seconds{3600});
@@ -604,7 +667,8 @@ class Loader {
     }
     if (const Value* software = section.get("software")) {
       relay.software = read_string(*software);
-      if (utf8_length(relay.software) >= 128) fail(*software, "must be shorter than 128 characters");
+      if (utf8_length(relay.software) >= 128)
+        fail(*software, "must be shorter than 128 characters");
     }
     return relay;
   }
@@ -634,9 +698,9 @@ class Loader {
   }
 
   SfuConfig read_sfu(const Value& value, std::vector<Socket>& sockets) {
-    Section section(*this, value,
-                    {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions",
-                     "consent_timeout"});
+    Section section(
+        *this, value,
+        {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions", "consent_timeout"});
     SfuConfig sfu;
     Value listen_at = section.missing("listen_ip");
     if (const Value* listen_ip = section.get("listen_ip")) {
@@ -660,7 +724,8 @@ class Loader {
     }
     sockets.push_back(
         Socket{"", true, Endpoint{sfu.listen_ip, sfu.udp_port}, port_at.mark, "sfu.udp_port"});
-    if (const Value* workers = section.get("workers")) sfu.workers = read_unsigned(*workers, 0, 1024);
+    if (const Value* workers = section.get("workers"))
+      sfu.workers = read_unsigned(*workers, 0, 1024);
     if (const Value* max = section.get("max_sessions")) {
       sfu.max_sessions = read_unsigned(*max, 1, 1'000'000);
     }
@@ -688,8 +753,7 @@ class Loader {
       const Value* given = section.get(key);
       if (given != nullptr) *field = read_string(*given);
       if (field->empty() && !signaling.open_rooms) {
-        fail(given != nullptr ? *given : section.missing(key),
-             "required when open_rooms is false");
+        fail(given != nullptr ? *given : section.missing(key), "required when open_rooms is false");
       }
     }
     if (const Value* ttl = section.get("token_ttl")) {
@@ -735,7 +799,8 @@ class Loader {
         if (a.udp != b.udp || a.endpoint.port != b.endpoint.port || a.endpoint.port == 0) continue;
         const IpAddress& x = a.endpoint.address;
         const IpAddress& y = b.endpoint.address;
-        bool overlap = x == y || (x.is_v4() == y.is_v4() && (x.is_unspecified() || y.is_unspecified()));
+        bool overlap =
+            x == y || (x.is_v4() == y.is_v4() && (x.is_unspecified() || y.is_unspecified()));
         if (!overlap) continue;
         std::string message = std::string(b.udp ? "UDP" : "TCP") + " " + b.endpoint.to_string();
         if (!a.label.empty() && a.label == b.label) {
@@ -772,8 +837,9 @@ Config load_file(const std::string& path, EnvLookup env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int error = errno;
-    throw ConfigError(path, 0, 0, "", std::string("cannot read configuration file: ") +
-                                          std::strerror(error != 0 ? error : ENOENT));
+    throw ConfigError(path, 0, 0, "",
+                      std::string("cannot read configuration file: ") +
+                          std::strerror(error != 0 ? error : ENOENT));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -35,6 +35,8 @@ signaling:
 )yaml";
 }
 
-Config embedded_default() { return load_string(embedded_default_yaml(), "<embedded default>"); }
+Config embedded_default() {
+  return load_string(embedded_default_yaml(), "<embedded default>");
+}
 
 }  // namespace podium::config

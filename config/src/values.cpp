@@ -13,9 +13,13 @@ namespace {
 
 using namespace std::string_literals;
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads a run of decimal digits starting at `pos`; nullopt when there is none or it overflows.
 std::optional<std::uint64_t> read_digits(std::string_view text, std::size_t& pos) {
@@ -164,7 +168,8 @@ Result<ByteSize> parse_size(std::string_view text) {
   std::size_t pos = 0;
   std::optional<std::uint64_t> number = read_digits(text, pos);
   if (!number) {
-    if (pos < text.size() && is_digit(text[pos])) return fail("size " + quoted(text) + " is too large");
+    if (pos < text.size() && is_digit(text[pos]))
+      return fail("size " + quoted(text) + " is too large");
     return fail("invalid size " + quoted(text) + " (expected e.g. 512, 64KiB, 50MB)");
   }
   std::string_view unit = text.substr(pos);
@@ -194,7 +199,8 @@ Result<Rate> parse_rate(std::string_view text) {
   std::size_t pos = 0;
   std::optional<std::uint64_t> number = read_digits(text, pos);
   if (!number) {
-    if (pos < text.size() && is_digit(text[pos])) return fail("rate " + quoted(text) + " is too large");
+    if (pos < text.size() && is_digit(text[pos]))
+      return fail("rate " + quoted(text) + " is too large");
     return fail("invalid rate " + quoted(text) + " (expected e.g. 64kbit/s, 2Mbit/s, 1MB/s)");
   }
   std::string_view unit = text.substr(pos);
@@ -343,7 +349,9 @@ bool Cidr::contains(const IpAddress& address) const {
   return mask(address.to_v6().to_bytes(), prefix) == network.to_v6().to_bytes();
 }
 
-std::string Cidr::to_string() const { return network.to_string() + "/" + std::to_string(prefix); }
+std::string Cidr::to_string() const {
+  return network.to_string() + "/" + std::to_string(prefix);
+}
 
 const char* to_string(Transport transport) {
   switch (transport) {

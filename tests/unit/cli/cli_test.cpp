@@ -17,8 +17,8 @@ struct Run {
   std::string out;  // stdout and stderr together
 };
 
-Run podium(const std::string& args) {
-  std::string command = std::string(PODIUM_BINARY) + " " + args + " 2>&1";
+Run podium_command(const std::string& command_line) {
+  std::string command = command_line + " 2>&1";
   Run run;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return run;
@@ -29,6 +29,8 @@ Run podium(const std::string& args) {
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
 }
+
+Run podium(const std::string& args) { return podium_command(std::string(PODIUM_BINARY) + " " + args); }
 
 std::size_t lines(const std::string& text) {
   std::size_t count = 0;
@@ -86,15 +88,23 @@ TEST(Cli, NoSubcommandIsAnError) {
 
 TEST(Cli, CheckConfigAcceptsTheExamples) {
   std::string dir = std::string(PODIUM_SOURCE_DIR) + "/config/examples/";
+  // podium.yaml points its TLS listener at ${PODIUM_TLS_DIR}; check-config wants the files.
+  auto tls_dir = std::filesystem::temp_directory_path() /
+                 ("podium-cli-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tls_dir);
+  std::ofstream(tls_dir / "fullchain.pem") << "certificate\n";
+  std::ofstream(tls_dir / "privkey.pem") << "key\n";
   // The examples take their secrets from the environment.
   std::string env =
-      "PODIUM_TURN_SECRET=s1 PODIUM_TURN_SECRET_PREVIOUS=s0 PODIUM_TOKEN_SECRET=t "
-      "PODIUM_API_KEY=k PODIUM_ADMIN_TOKEN=a PODIUM_ALICE_PASSWORD=p ";
+      "PODIUM_TURN_SECRET=s1 PODIUM_TOKEN_SECRET=t PODIUM_API_KEY=k PODIUM_ADMIN_TOKEN=a "
+      "PODIUM_ALICE_PASSWORD=p PODIUM_TLS_DIR=" + tls_dir.string() + " ";
   for (const char* name : {"podium.yaml", "relay.yaml"}) {
     std::string command = "env " + env + std::string(PODIUM_BINARY) + " check-config " + dir + name;
-    int status = std::system((command + " >/dev/null 2>&1").c_str());
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+    auto r = podium_command(command);
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr(": OK (runs:"));
   }
+  std::filesystem::remove_all(tls_dir);
 }
 
 TEST(Cli, CheckConfigReportsFileLineColumn) {
@@ -119,6 +129,34 @@ TEST(Cli, ServeWithMissingConfigFileIsExit2) {
   auto r = podium("serve --config /nonexistent/podium.yaml");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(lines(r.out), 1u) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Cli, TurnCredentialsPrintsAnIceServer) {
+  auto path = write_temp("creds.yaml",
+                         "relay:\n  listen: [udp://127.0.0.1:3478, tcp://127.0.0.1:3478]\n"
+                         "  auth_secrets: [first, second]\n");
+  auto r = podium("turn-credentials --config " + path + " --user alice --ttl 1h");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"ttl\": 3600"));
+  EXPECT_THAT(r.out, MatchesRegex("(.|\n)*\"username\": \"[0-9]+:alice\"(.|\n)*"));
+  EXPECT_THAT(r.out, HasSubstr("turn:127.0.0.1:3478?transport=udp"));
+  EXPECT_THAT(r.out, HasSubstr("turn:127.0.0.1:3478?transport=tcp"));
+  EXPECT_THAT(r.out, HasSubstr("stun:127.0.0.1:3478"));
+  EXPECT_THAT(r.out, HasSubstr("\"credential\": \""));
+  // A bad --ttl is a usage error.
+  EXPECT_EQ(podium("turn-credentials --config " + path + " --user alice --ttl soon").exit_code, 2);
+  // Without a REST secret there is nothing to mint with.
+  auto users_only = write_temp("users.yaml",
+                               "relay:\n  listen: [udp://127.0.0.1:3478]\n  users: {a: b}\n");
+  auto none = podium("turn-credentials --config " + users_only + " --user alice");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.out, HasSubstr("relay.auth_secrets"));
+  std::filesystem::remove(path);
+  std::filesystem::remove(users_only);
 }
 
 }  // namespace

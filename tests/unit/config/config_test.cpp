@@ -26,7 +26,9 @@ std::optional<std::string> test_env(const std::string& name) {
   return it->second;
 }
 
-Config load(const std::string& yaml) { return load_string(yaml, "test.yaml", &test_env); }
+Config load(const std::string& yaml) {
+  return load_string(yaml, "test.yaml", &test_env);
+}
 
 // what() of the ConfigError the text raises, or "<loaded>".
 std::string error(const std::string& yaml) {
@@ -48,7 +50,8 @@ const std::string relay =
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "podium-config-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "podium-config-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
@@ -229,10 +232,19 @@ TEST(Load, ReadsEveryOtherSection) {
   EXPECT_FALSE(config.relay);
 }
 
-TEST(Load, ListenPortZeroAllowedForHttpEndpoints) {
-  Config config = load("metrics: {listen: '127.0.0.1:0'}\nsignaling: {listen: '127.0.0.1:0', "
-                       "open_rooms: true}\n");
+// Port 0 lets the OS choose (the integration tests read the bound ports back); such listeners
+// never clash with each other.
+TEST(Load, PortZeroEverywhereALocalPortIsConfigured) {
+  Config config = load(
+      "metrics: {listen: '127.0.0.1:0'}\n"
+      "relay:\n"
+      "  listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0, udp://127.0.0.1:0]\n"
+      "  users: {alice: secret}\n"
+      "sfu: {udp_port: 0}\n"
+      "signaling: {listen: '127.0.0.1:0', open_rooms: true}\n");
   EXPECT_EQ(config.metrics->listen.port, 0);
+  EXPECT_EQ(config.relay->listen[1].to_string(), "tcp://127.0.0.1:0");
+  EXPECT_EQ(config.sfu->udp_port, 0);
   EXPECT_EQ(config.signaling->listen.port, 0);
 }
 
@@ -248,7 +260,17 @@ TEST(Errors, YamlSyntax) {
 
 TEST(Errors, MoreThanOneDocument) {
   EXPECT_EQ(error("log: {}\n---\nsfu: {}\n"),
-            "test.yaml:3:1: (yaml): only one YAML document is allowed");
+            "test.yaml:2:1: (yaml): only one YAML document is allowed");
+  EXPECT_EQ(error("---\n---\n"), "test.yaml:2:1: (yaml): only one YAML document is allowed");
+}
+
+// yaml-cpp 0.7 loops forever in YAML::LoadAll on these (an endless run of empty documents).
+TEST(Errors, StrayFlowIndicatorsTerminate) {
+  EXPECT_EQ(error(","), "test.yaml:1:1: (yaml): unexpected ','");
+  EXPECT_EQ(error(", `"), "test.yaml:1:1: (yaml): unexpected ','");
+  EXPECT_EQ(error("a: b\n,\n"), "test.yaml:2:1: (yaml): end of map not found");
+  EXPECT_EQ(error("]"), "test.yaml:1:1: (yaml): illegal flow end");
+  EXPECT_EQ(error("log: {}\n---\n,\n"), "test.yaml:2:1: (yaml): only one YAML document is allowed");
 }
 
 TEST(Errors, RootMustBeAMapping) {
@@ -325,18 +347,18 @@ TEST(Errors, NullListsAndMapsAreEmpty) {
 
 TEST(Errors, IntegerValues) {
   EXPECT_EQ(error("sfu:\n  udp_port: http\n"),
-            "test.yaml:2:13: sfu.udp_port: expected a port number 1-65535, got 'http'");
+            "test.yaml:2:13: sfu.udp_port: expected a port number 0-65535, got 'http'");
   EXPECT_EQ(error("sfu:\n  udp_port: \"50000\"\n"),
-            "test.yaml:2:13: sfu.udp_port: expected a port number 1-65535, got the quoted string "
+            "test.yaml:2:13: sfu.udp_port: expected a port number 0-65535, got the quoted string "
             "'50000' (remove the quotes)");
   EXPECT_EQ(error("sfu:\n  udp_port: 70000\n"),
-            "test.yaml:2:13: sfu.udp_port: 70000 is out of range (1-65535)");
-  EXPECT_EQ(error("sfu:\n  udp_port: 0\n"), "test.yaml:2:13: sfu.udp_port: 0 is out of range (1-65535)");
+            "test.yaml:2:13: sfu.udp_port: 70000 is out of range (0-65535)");
   EXPECT_EQ(error("sfu:\n  udp_port: -1\n"),
-            "test.yaml:2:13: sfu.udp_port: expected a port number 1-65535, got '-1'");
+            "test.yaml:2:13: sfu.udp_port: expected a port number 0-65535, got '-1'");
   EXPECT_EQ(error("sfu:\n  udp_port: 5e4\n"),
-            "test.yaml:2:13: sfu.udp_port: expected a port number 1-65535, got '5e4'");
-  EXPECT_EQ(error("sfu:\n  workers: 5000\n"), "test.yaml:2:12: sfu.workers: 5000 is out of range (0-1024)");
+            "test.yaml:2:13: sfu.udp_port: expected a port number 0-65535, got '5e4'");
+  EXPECT_EQ(error("sfu:\n  workers: 5000\n"),
+            "test.yaml:2:12: sfu.workers: 5000 is out of range (0-1024)");
   EXPECT_EQ(error("sfu:\n  max_sessions: 0\n"),
             "test.yaml:2:17: sfu.max_sessions: 0 is out of range (1-1000000)");
   EXPECT_EQ(error(relay + "  max_allocations: 99999999999999999999\n"),
@@ -379,8 +401,6 @@ TEST(Errors, ListenUrls) {
   EXPECT_EQ(error("relay:\n  listen: [udp://127.0.0.1:3478, sctp://127.0.0.1:1]\n"),
             "test.yaml:2:34: relay.listen[1]: unknown transport 'sctp' in 'sctp://127.0.0.1:1' "
             "(use udp, tcp, tls or dtls)");
-  EXPECT_EQ(error("relay:\n  listen: [udp://127.0.0.1:0]\n"),
-            "test.yaml:2:12: relay.listen[0]: listen URL 'udp://127.0.0.1:0' needs a port 1-65535");
   EXPECT_EQ(error("relay:\n  listen: [{udp: 3478}]\n"),
             "test.yaml:2:12: relay.listen[0]: expected a listen URL, got a mapping");
 }
@@ -558,8 +578,9 @@ TEST(Relay, TcpAndTlsOnTheSamePortClash) {
 }
 
 TEST(Relay, UdpAndTcpOnTheSamePortAreFine) {
-  Config config = load("relay:\n  listen: [udp://127.0.0.1:3478, tcp://127.0.0.1:3478, "
-                       "'udp://[::1]:3478']\n  auth_secrets: [x]\n");
+  Config config = load(
+      "relay:\n  listen: [udp://127.0.0.1:3478, tcp://127.0.0.1:3478, "
+      "'udp://[::1]:3478']\n  auth_secrets: [x]\n");
   EXPECT_EQ(config.relay->listen.size(), 3u);
 }
 
@@ -581,8 +602,8 @@ TEST(Relay, TlsFilesMustBeReadable) {
             "test.yaml:5:11: relay.tls.cert: cannot read certificate file " + missing +
                 ": No such file or directory");
   EXPECT_EQ(error(relay + "  tls:\n    cert: " + cert + "\n    key: " + dir.path().string() + "\n"),
-            "test.yaml:6:10: relay.tls.key: cannot read private key file " +
-                dir.path().string() + ": Is a directory");
+            "test.yaml:6:10: relay.tls.key: cannot read private key file " + dir.path().string() +
+                ": Is a directory");
   if (::geteuid() != 0) {
     std::filesystem::permissions(cert, std::filesystem::perms::none);
     EXPECT_EQ(error(relay + "  tls:\n    cert: " + cert + "\n    key: " + cert + "\n"),
@@ -604,8 +625,8 @@ TEST(Relay, TlsPathsRelativeToTheConfigFile) {
   TempDir dir;
   dir.write("tls/cert.pem", "cert");
   dir.write("tls/key.pem", "key");
-  std::string file = dir.write(
-      "podium.yaml", relay + "  tls:\n    cert: tls/cert.pem\n    key: tls/key.pem\n");
+  std::string file =
+      dir.write("podium.yaml", relay + "  tls:\n    cert: tls/cert.pem\n    key: tls/key.pem\n");
   Config config = load_file(file, &test_env);
   ASSERT_TRUE(config.relay->tls);
   EXPECT_EQ(config.relay->tls->cert, (dir.path() / "tls/cert.pem").string());
@@ -671,8 +692,9 @@ TEST(Relay, AdvertisedAddressMustBeConcrete) {
   EXPECT_EQ(error(relay + "  external_ip: '::'\n"),
             "test.yaml:4:16: relay.external_ip: must be the concrete address clients reach the "
             "relay at, not ::");
-  Config config = load("relay:\n  listen: [udp://0.0.0.0:3478]\n  auth_secrets: [x]\n"
-                       "  relay_ip: 0.0.0.0\n  external_ip: 203.0.113.1\n");
+  Config config = load(
+      "relay:\n  listen: [udp://0.0.0.0:3478]\n  auth_secrets: [x]\n"
+      "  relay_ip: 0.0.0.0\n  external_ip: 203.0.113.1\n");
   EXPECT_EQ(config.relay->external_ip, make_address("203.0.113.1"));
 }
 
@@ -718,12 +740,15 @@ TEST(Sockets, RelayAndSfuUdpClash) {
 }
 
 TEST(Sockets, NoClashAcrossFamiliesOrAddressesOrPortZero) {
-  EXPECT_NO_THROW(load("metrics:\n  listen: 127.0.0.1:8080\nsignaling:\n  listen: '[::]:8080'\n"
-                       "  open_rooms: true\n"));
-  EXPECT_NO_THROW(load("metrics:\n  listen: 127.0.0.1:8080\nsignaling:\n  listen: "
-                       "127.0.0.2:8080\n  open_rooms: true\n"));
-  EXPECT_NO_THROW(load("metrics:\n  listen: 127.0.0.1:0\nsignaling:\n  listen: 127.0.0.1:0\n"
-                       "  open_rooms: true\n"));
+  EXPECT_NO_THROW(
+      load("metrics:\n  listen: 127.0.0.1:8080\nsignaling:\n  listen: '[::]:8080'\n"
+           "  open_rooms: true\n"));
+  EXPECT_NO_THROW(
+      load("metrics:\n  listen: 127.0.0.1:8080\nsignaling:\n  listen: "
+           "127.0.0.2:8080\n  open_rooms: true\n"));
+  EXPECT_NO_THROW(
+      load("metrics:\n  listen: 127.0.0.1:0\nsignaling:\n  listen: 127.0.0.1:0\n"
+           "  open_rooms: true\n"));
   EXPECT_NO_THROW(load(relay + "signaling:\n  listen: 127.0.0.1:3478\n  open_rooms: true\n"));
 }
 
@@ -761,7 +786,8 @@ TEST(LoadFile, ErrorsNameTheFile) {
 }
 
 TEST(ConfigErrorType, Formatting) {
-  EXPECT_STREQ(ConfigError("f.yaml", 3, 7, "relay.realm", "bad").what(), "f.yaml:3:7: relay.realm: bad");
+  EXPECT_STREQ(ConfigError("f.yaml", 3, 7, "relay.realm", "bad").what(),
+               "f.yaml:3:7: relay.realm: bad");
   EXPECT_STREQ(ConfigError("f.yaml", 0, 0, "relay", "bad").what(), "f.yaml: relay: bad");
   EXPECT_STREQ(ConfigError("f.yaml", 1, 1, "", "bad").what(), "f.yaml:1:1: bad");
   ConfigError e("f.yaml", 3, 7, "k", "m");

@@ -34,8 +34,8 @@ const std::string& tls_dir() {
 
 std::optional<std::string> example_env(const std::string& name) {
   static const std::map<std::string, std::string> variables{
-      {"PODIUM_ADMIN_TOKEN", "admin-token"},     {"PODIUM_ALICE_PASSWORD", "alice-pw"},
-      {"PODIUM_TURN_SECRET", "turn-secret"},     {"PODIUM_TOKEN_SECRET", "token-secret"},
+      {"PODIUM_ADMIN_TOKEN", "admin-token"}, {"PODIUM_ALICE_PASSWORD", "alice-pw"},
+      {"PODIUM_TURN_SECRET", "turn-secret"}, {"PODIUM_TOKEN_SECRET", "token-secret"},
       {"PODIUM_API_KEY", "api-key"},
   };
   if (name == "PODIUM_TLS_DIR") return tls_dir();
@@ -75,9 +75,8 @@ TEST_F(Examples, FullBundleLoads) {
 
 TEST_F(Examples, FullBundleNamesMissingSecrets) {
   try {
-    load_file(examples + "podium.yaml", [](const std::string&) -> std::optional<std::string> {
-      return std::nullopt;
-    });
+    load_file(examples + "podium.yaml",
+              [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.key_path(), "metrics.admin_token");

@@ -43,8 +43,8 @@ struct RelayConfig {
   // Generate a random TURN REST secret at start (minting and verifying, never written anywhere).
   // Set by the embedded default; cannot be combined with auth_secrets.
   bool ephemeral_secret = false;
-  std::vector<Cidr> allow_peers;             // exceptions to the default peer deny list
-  std::vector<Cidr> deny_peers;              // extra denied peer ranges
+  std::vector<Cidr> allow_peers;  // exceptions to the default peer deny list
+  std::vector<Cidr> deny_peers;   // extra denied peer ranges
   std::optional<TlsConfig> tls;
   unsigned workers = 0;  // data-path threads; 0 = one per core
   std::chrono::seconds default_lifetime{600};
