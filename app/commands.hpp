@@ -8,6 +8,9 @@ namespace podium::app {
 
 int serve(const std::optional<std::string>& config_path);
 int check_config(const std::string& config_path);
-int turn_credentials(const std::string& config_path, const std::string& user, const std::string& ttl);
+int room_token(const std::string& config_path, const std::string& room, const std::string& role,
+               const std::string& ttl);
+int turn_credentials(const std::string& config_path, const std::string& user,
+                     const std::string& ttl);
 
 }  // namespace podium::app

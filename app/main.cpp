@@ -32,6 +32,16 @@ int main(int argc, char** argv) {
   creds->add_option("--user,-u", cred_user, "User name the credential is for")->required();
   creds->add_option("--ttl", cred_ttl, "Validity, e.g. 24h (default: relay.credential_ttl)");
 
+  std::string token_config, token_room, token_role, token_ttl;
+  auto* token = app.add_subcommand("token", "Mint a room token offline (signaling.token_secret)");
+  token->add_option("--config,-c", token_config, "YAML config file with signaling.token_secret")
+      ->required();
+  token->add_option("--room,-r", token_room, "Room name")->required();
+  token->add_option("--role", token_role, "presenter or guest")
+      ->required()
+      ->check(CLI::IsMember({"presenter", "guest"}));
+  token->add_option("--ttl", token_ttl, "Validity, e.g. 2h (default: signaling.token_ttl)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -52,5 +62,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return podium::app::check_config(check_path);
   if (*creds) return podium::app::turn_credentials(cred_config, cred_user, cred_ttl);
+  if (*token) return podium::app::room_token(token_config, token_room, token_role, token_ttl);
   return podium::app::serve(serve_config);
 }

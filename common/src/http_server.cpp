@@ -69,10 +69,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // waits at most idle_timeout for its next request's first byte.
     stream_.expires_after(first_request_ ? server_->options.request_timeout
                                          : server_->options.idle_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -106,7 +105,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       server_->handler(request, context, *response);
     } catch (const std::exception& e) {
-      set_body(*response, Status::internal_server_error, std::string("internal error: ") + e.what());
+      set_body(*response, Status::internal_server_error,
+               std::string("internal error: ") + e.what());
     }
     if (request.method() == bhttp::verb::head) {
       response->prepare_payload();
@@ -172,7 +172,9 @@ void Server::State::accept() {
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : state_(std::make_shared<State>(io, std::move(options), std::move(handler))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   auto& acceptor = state_->acceptor;
@@ -199,6 +201,8 @@ tcp::endpoint Server::local_endpoint() const {
   return state_->acceptor.local_endpoint(ec);
 }
 
-void Server::on_reject(RejectHook hook) { state_->reject_hook = std::move(hook); }
+void Server::on_reject(RejectHook hook) {
+  state_->reject_hook = std::move(hook);
+}
 
 }  // namespace podium::http

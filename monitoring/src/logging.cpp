@@ -48,11 +48,21 @@ void append_json_string(std::string_view text, spdlog::memory_buf_t& dest) {
   dest.push_back('"');
   for (unsigned char c : text) {
     switch (c) {
-      case '"': dest.append(std::string_view("\\\"")); break;
-      case '\\': dest.append(std::string_view("\\\\")); break;
-      case '\n': dest.append(std::string_view("\\n")); break;
-      case '\r': dest.append(std::string_view("\\r")); break;
-      case '\t': dest.append(std::string_view("\\t")); break;
+      case '"':
+        dest.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        dest.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        dest.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        dest.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        dest.append(std::string_view("\\t"));
+        break;
       default:
         if (c < 0x20) {
           fmt::format_to(std::back_inserter(dest), "\\u{:04x}", c);
@@ -76,7 +86,8 @@ class TextFormatter final : public spdlog::formatter {
     append_time(msg, dest);
     fmt::format_to(std::back_inserter(dest), " {:<5} {}: ", level_name(msg.level),
                    std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    if (!parts.key.empty()) fmt::format_to(std::back_inserter(dest), "{}={}: ", parts.key, parts.id);
+    if (!parts.key.empty())
+      fmt::format_to(std::back_inserter(dest), "{}={}: ", parts.key, parts.id);
     dest.append(parts.message);
     dest.push_back('\n');
   }

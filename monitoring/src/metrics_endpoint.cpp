@@ -19,8 +19,12 @@ void MetricsEndpoint::add_route(std::string prefix, http::Handler handler) {
   routes_.emplace_back(std::move(prefix), std::move(handler));
 }
 
-void MetricsEndpoint::start() { server_.start(); }
-void MetricsEndpoint::stop() { server_.stop(); }
+void MetricsEndpoint::start() {
+  server_.start();
+}
+void MetricsEndpoint::stop() {
+  server_.stop();
+}
 boost::asio::ip::tcp::endpoint MetricsEndpoint::local_endpoint() const {
   return server_.local_endpoint();
 }
@@ -32,7 +36,8 @@ void MetricsEndpoint::handle(const http::Request& request, const http::RequestCo
   for (const auto& [prefix, handler] : routes_) {
     if (path.starts_with(prefix)) return handler(request, context, response);
   }
-  const bool read_only = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+  const bool read_only =
+      request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
   if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
     if (!read_only) {
       response.set(bhttp::field::allow, "GET, HEAD");

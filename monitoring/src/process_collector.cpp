@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -62,9 +62,9 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
       families.push_back(single("process_cpu_seconds_total",
                                 "Total user and system CPU time spent in seconds.",
                                 prometheus::MetricType::Counter, (at(14) + at(15)) / ticks));
-      families.push_back(single("process_start_time_seconds",
-                                "Start time of the process since unix epoch in seconds.",
-                                prometheus::MetricType::Gauge, boot_time_seconds() + at(22) / ticks));
+      families.push_back(single(
+          "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+          prometheus::MetricType::Gauge, boot_time_seconds() + at(22) / ticks));
       families.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.",
                                 prometheus::MetricType::Gauge, at(23)));
       families.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",

@@ -11,8 +11,7 @@ namespace podium::relay {
 namespace asio = boost::asio;
 
 struct RelayServer::Impl {
-  Impl(const config::RelayConfig& config, monitoring::Metrics& metrics)
-      : shared(config, metrics) {}
+  Impl(const config::RelayConfig& config, monitoring::Metrics& metrics) : shared(config, metrics) {}
 
   SharedState shared;
   std::unique_ptr<asio::ssl::context> tls;
@@ -24,7 +23,9 @@ struct RelayServer::Impl {
 RelayServer::RelayServer(const config::RelayConfig& config, monitoring::Metrics& metrics)
     : impl_(std::make_unique<Impl>(config, metrics)) {}
 
-RelayServer::~RelayServer() { stop(); }
+RelayServer::~RelayServer() {
+  stop();
+}
 
 namespace {
 
@@ -43,7 +44,8 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& tl
 void RelayServer::start() {
   auto& impl = *impl_;
   const auto& config = impl.shared.config;
-  unsigned count = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned count =
+      config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   if (config.tls) impl.tls = make_tls_context(*config.tls);
   for (unsigned i = 0; i < count; ++i) {
     impl.workers.push_back(std::make_unique<Worker>(i, impl.shared));
@@ -84,6 +86,8 @@ void RelayServer::stop() {
   impl_->workers.clear();
 }
 
-std::vector<config::ListenUrl> RelayServer::listeners() const { return impl_->bound; }
+std::vector<config::ListenUrl> RelayServer::listeners() const {
+  return impl_->bound;
+}
 
 }  // namespace podium::relay

@@ -17,8 +17,12 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace podium::testing {
 
@@ -26,7 +30,11 @@ CountAllocations::CountAllocations() {
   g_allocations = 0;
   g_counting = true;
 }
-CountAllocations::~CountAllocations() { g_counting = false; }
-std::uint64_t CountAllocations::count() const { return g_allocations.load(); }
+CountAllocations::~CountAllocations() {
+  g_counting = false;
+}
+std::uint64_t CountAllocations::count() const {
+  return g_allocations.load();
+}
 
 }  // namespace podium::testing

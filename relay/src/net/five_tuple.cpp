@@ -94,9 +94,12 @@ std::string SocketAddress::to_string() const {
 
 const char* to_string(ClientTransport transport) {
   switch (transport) {
-    case ClientTransport::udp: return "udp";
-    case ClientTransport::tcp: return "tcp";
-    case ClientTransport::tls: return "tls";
+    case ClientTransport::udp:
+      return "udp";
+    case ClientTransport::tcp:
+      return "tcp";
+    case ClientTransport::tls:
+      return "tls";
   }
   return "udp";
 }

@@ -47,9 +47,9 @@ void Worker::handle_allocate(const Inbound& in) {
     // Fall through to answer the retransmission below.
     stun::MessageBuilder builder(scratch_);
     builder.start(stun::Method::kAllocate, stun::Class::kSuccessResponse, message.transaction_id());
-    builder.add_xor_address(stun::AttributeType::kXorRelayedAddress,
-                            stun::Address{existing->relayed_address.ip(),
-                                          existing->relayed_address.port()});
+    builder.add_xor_address(
+        stun::AttributeType::kXorRelayedAddress,
+        stun::Address{existing->relayed_address.ip(), existing->relayed_address.port()});
     auto remaining = std::chrono::duration_cast<std::chrono::seconds>(existing->expires - now_);
     builder.add_u32(stun::AttributeType::kLifetime,
                     static_cast<std::uint32_t>(std::max<std::int64_t>(0, remaining.count())));

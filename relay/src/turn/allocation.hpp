@@ -12,8 +12,8 @@
 
 #include "auth/credentials.hpp"
 #include "net/five_tuple.hpp"
-#include "policy/token_bucket.hpp"
 #include "podium/stun/constants.hpp"
+#include "policy/token_bucket.hpp"
 
 namespace podium::relay {
 

@@ -6,7 +6,6 @@
 
 namespace podium::relay {
 
-
 void Worker::reply_error(const Inbound& in, int code, const auth::Key* key,
                          std::span<const stun::AttributeType> unknown) {
   stun::MessageBuilder builder(scratch_);
@@ -46,8 +45,8 @@ std::optional<Worker::Authenticated> Worker::authenticate(const Inbound& in) {
   if (!message.has(stun::AttributeType::kMessageIntegrity)) {
     count(AuthFailure::missing_credentials);
     // Unauthenticated requests are rate limited per source address (no reflection floods).
-    if (!unauthenticated_limiter_.allow(in.tuple.client.ip(), static_cast<std::uint64_t>(
-                                                                  now_.time_since_epoch().count()))) {
+    if (!unauthenticated_limiter_.allow(
+            in.tuple.client.ip(), static_cast<std::uint64_t>(now_.time_since_epoch().count()))) {
       ++counters_.drops[static_cast<std::size_t>(Drop::rate_limited)];
       return std::nullopt;
     }
@@ -80,10 +79,18 @@ std::optional<Worker::Authenticated> Worker::authenticate(const Inbound& in) {
   auto lookup = shared_.credentials->lookup(*username, *realm, wall_now, verifies);
   if (!lookup) {
     switch (lookup.status) {
-      case auth::LookupStatus::unknown_user: count(AuthFailure::unknown_user); break;
-      case auth::LookupStatus::expired: count(AuthFailure::expired_credential); break;
-      case auth::LookupStatus::malformed: count(AuthFailure::malformed_username); break;
-      default: count(AuthFailure::bad_integrity); break;
+      case auth::LookupStatus::unknown_user:
+        count(AuthFailure::unknown_user);
+        break;
+      case auth::LookupStatus::expired:
+        count(AuthFailure::expired_credential);
+        break;
+      case auth::LookupStatus::malformed:
+        count(AuthFailure::malformed_username);
+        break;
+      default:
+        count(AuthFailure::bad_integrity);
+        break;
     }
     reply_challenge(in, 401);
     return std::nullopt;

@@ -9,8 +9,7 @@ namespace podium::relay {
 void Worker::handle_binding(const Inbound& in) {
   ++counters_.binding_requests[static_cast<std::size_t>(in.tuple.transport)];
   stun::MessageBuilder builder(scratch_);
-  builder.start(stun::Method::kBinding, stun::Class::kSuccessResponse,
-                in.message.transaction_id());
+  builder.start(stun::Method::kBinding, stun::Class::kSuccessResponse, in.message.transaction_id());
   builder.add_xor_address(stun::AttributeType::kXorMappedAddress,
                           stun::Address{in.tuple.client.ip(), in.tuple.client.port()});
   if (in.message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();

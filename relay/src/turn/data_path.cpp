@@ -2,8 +2,8 @@
 // 12.4), Data indications and ChannelData towards clients (sections 10.3 and 12.5). No heap
 // allocation and no lock per packet: headers are written into the send batch's headroom and
 // payloads are sent straight from the receive buffers.
-#include "podium/stun/message_builder.hpp"
 #include "podium/stun/channel_data.hpp"
+#include "podium/stun/message_builder.hpp"
 #include "podium/stun/xor_address.hpp"
 #include "turn/worker.hpp"
 
@@ -72,7 +72,7 @@ void Worker::handle_send_indication(const Inbound& in, Allocation& allocation) {
 void Worker::handle_channel_data(Allocation& allocation, std::span<const std::uint8_t> bytes) {
   // Section 12.4: over TCP/TLS frames are padded; over UDP padding is optional.
   auto framing = allocation.five_tuple.transport == ClientTransport::udp ? stun::Framing::kDatagram
-                                                                          : stun::Framing::kStream;
+                                                                         : stun::Framing::kStream;
   auto channel_data = stun::parse_channel_data(bytes, framing);
   if (!channel_data) {
     ++counters_.drops[static_cast<std::size_t>(Drop::malformed)];
@@ -93,7 +93,8 @@ void Worker::handle_channel_data(Allocation& allocation, std::span<const std::ui
 
 void Worker::send_to_peer(Allocation& allocation, const SocketAddress& peer,
                           std::span<const std::uint8_t> payload) {
-  if (!allocation.bandwidth.unlimited() && !allocation.bandwidth.consume(payload.size(), nanos(now_))) {
+  if (!allocation.bandwidth.unlimited() &&
+      !allocation.bandwidth.consume(payload.size(), nanos(now_))) {
     ++counters_.drops[static_cast<std::size_t>(Drop::bandwidth)];
     return;
   }
@@ -114,7 +115,8 @@ void Worker::relay_to_client(Allocation& allocation, const SocketAddress& peer,
     ++counters_.drops[static_cast<std::size_t>(Drop::no_permission)];
     return;
   }
-  if (!allocation.bandwidth.unlimited() && !allocation.bandwidth.consume(payload.size(), nanos(now_))) {
+  if (!allocation.bandwidth.unlimited() &&
+      !allocation.bandwidth.consume(payload.size(), nanos(now_))) {
     ++counters_.drops[static_cast<std::size_t>(Drop::bandwidth)];
     return;
   }

@@ -1,10 +1,10 @@
 // RFC 8656 section 9 (CreatePermission) and section 11 (ChannelBind), with the peer policy that
 // keeps the relay from being used to reach internal networks.
-#include "podium/stun/attributes.hpp"
-#include "podium/stun/xor_address.hpp"
-#include "podium/stun/message_builder.hpp"
-#include "podium/stun/channel_data.hpp"
 #include "podium/monitoring/logging.hpp"
+#include "podium/stun/attributes.hpp"
+#include "podium/stun/channel_data.hpp"
+#include "podium/stun/message_builder.hpp"
+#include "podium/stun/xor_address.hpp"
 #include "turn/worker.hpp"
 
 namespace podium::relay {
@@ -71,11 +71,12 @@ void Worker::handle_create_permission(const Inbound& in, Allocation& allocation)
 
 void Worker::handle_channel_bind(const Inbound& in, Allocation& allocation) {
   const auto& message = in.message;
-  // Section 11.2: CHANNEL-NUMBER in 0x4000-0x4FFF and one XOR-PEER-ADDRESS, else 400.
+  // Section 11.2: CHANNEL-NUMBER in 0x4000-0x4FFF (up to 0x7FFF, as RFC 5766 allowed) and one
+  // XOR-PEER-ADDRESS, else 400.
   auto channel_attr = message.find(stun::AttributeType::kChannelNumber);
   if (!channel_attr) return reply_error(in, 400, &allocation.key);
   auto number = stun::decode_channel_number(*channel_attr);
-  if (!number || !stun::is_valid_channel_number(*number)) {
+  if (!number || !stun::is_acceptable_channel_number(*number)) {
     return reply_error(in, 400, &allocation.key);
   }
   auto peer_attr = message.find(stun::AttributeType::kXorPeerAddress);

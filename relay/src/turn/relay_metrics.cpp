@@ -10,31 +10,50 @@ namespace {
 
 const char* auth_failure_label(AuthFailure failure) {
   switch (failure) {
-    case AuthFailure::missing_credentials: return "missing_credentials";
-    case AuthFailure::unknown_user: return "unknown_user";
-    case AuthFailure::expired_credential: return "expired_credential";
-    case AuthFailure::malformed_username: return "malformed_request";
-    case AuthFailure::bad_integrity: return "bad_integrity";
-    case AuthFailure::stale_nonce: return "stale_nonce";
-    case AuthFailure::invalid_nonce: return "invalid_nonce";
-    case AuthFailure::wrong_credentials: return "wrong_credentials";
-    case AuthFailure::count: break;
+    case AuthFailure::missing_credentials:
+      return "missing_credentials";
+    case AuthFailure::unknown_user:
+      return "unknown_user";
+    case AuthFailure::expired_credential:
+      return "expired_credential";
+    case AuthFailure::malformed_username:
+      return "malformed_request";
+    case AuthFailure::bad_integrity:
+      return "bad_integrity";
+    case AuthFailure::stale_nonce:
+      return "stale_nonce";
+    case AuthFailure::invalid_nonce:
+      return "invalid_nonce";
+    case AuthFailure::wrong_credentials:
+      return "wrong_credentials";
+    case AuthFailure::count:
+      break;
   }
   return "other";
 }
 
 const char* drop_label(Drop drop) {
   switch (drop) {
-    case Drop::malformed: return "malformed";
-    case Drop::no_allocation: return "no_allocation";
-    case Drop::no_permission: return "no_permission";
-    case Drop::unknown_channel: return "unknown_channel";
-    case Drop::peer_refused: return "peer_refused";
-    case Drop::bandwidth: return "bandwidth";
-    case Drop::rate_limited: return "rate_limited";
-    case Drop::truncated: return "truncated";
-    case Drop::send_error: return "send_error";
-    case Drop::count: break;
+    case Drop::malformed:
+      return "malformed";
+    case Drop::no_allocation:
+      return "no_allocation";
+    case Drop::no_permission:
+      return "no_permission";
+    case Drop::unknown_channel:
+      return "unknown_channel";
+    case Drop::peer_refused:
+      return "peer_refused";
+    case Drop::bandwidth:
+      return "bandwidth";
+    case Drop::rate_limited:
+      return "rate_limited";
+    case Drop::truncated:
+      return "truncated";
+    case Drop::send_error:
+      return "send_error";
+    case Drop::count:
+      break;
   }
   return "other";
 }
@@ -52,13 +71,20 @@ std::size_t response_code_index(int code) {
 
 std::size_t response_method_index(std::uint16_t method) {
   switch (method) {
-    case 0x001: return 0;
-    case 0x003: return 1;
-    case 0x004: return 2;
-    case 0x008: return 3;
-    case 0x009: return 4;
-    case 0x00A: return 5;
-    case 0x00B: return 6;
+    case 0x001:
+      return 0;
+    case 0x003:
+      return 1;
+    case 0x004:
+      return 2;
+    case 0x008:
+      return 3;
+    case 0x009:
+      return 4;
+    case 0x00A:
+      return 5;
+    case 0x00B:
+      return 6;
   }
   return kResponseMethods.size() - 1;
 }
@@ -101,11 +127,12 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
                               .Help("TURN allocations that ended because their lifetime ran out.")
                               .Register(registry)
                               .Add({});
-  allocations_deleted_ = &prometheus::BuildCounter()
-                              .Name("podium_relay_allocations_deleted_total")
-                              .Help("TURN allocations deleted by the client (Refresh with lifetime 0).")
-                              .Register(registry)
-                              .Add({});
+  allocations_deleted_ =
+      &prometheus::BuildCounter()
+           .Name("podium_relay_allocations_deleted_total")
+           .Help("TURN allocations deleted by the client (Refresh with lifetime 0).")
+           .Register(registry)
+           .Add({});
   permissions_active_ = &prometheus::BuildGauge()
                              .Name("podium_relay_permissions_active")
                              .Help("TURN permissions currently installed.")
@@ -136,8 +163,9 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
   bytes_[1] = &bytes.Add({{"direction", "peer_to_client"}});
   auto& auth = prometheus::BuildCounter()
                    .Name("podium_relay_auth_failures_total")
-                   .Help("Requests that failed authentication, by reason "
-                         "(missing_credentials is the normal first round trip).")
+                   .Help(
+                       "Requests that failed authentication, by reason "
+                       "(missing_credentials is the normal first round trip).")
                    .Register(registry);
   for (std::size_t i = 0; i < auth_failures_.size(); ++i) {
     auth_failures_[i] = &auth.Add({{"reason", auth_failure_label(static_cast<AuthFailure>(i))}});
@@ -160,7 +188,6 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
   }
 }
 
-
 void RelayMetrics::flush(WorkerCounters& c) {
   auto add = [](prometheus::Counter* counter, std::uint64_t& value) {
     if (counter && value) counter->Increment(static_cast<double>(value));
@@ -171,9 +198,11 @@ void RelayMetrics::flush(WorkerCounters& c) {
   add(packets_[1], c.packets_peer_to_client);
   add(bytes_[1], c.bytes_peer_to_client);
   for (std::size_t i = 0; i < 3; ++i) add(binding_requests_[i], c.binding_requests[i]);
-  for (std::size_t i = 0; i < auth_failures_.size(); ++i) add(auth_failures_[i], c.auth_failures[i]);
+  for (std::size_t i = 0; i < auth_failures_.size(); ++i)
+    add(auth_failures_[i], c.auth_failures[i]);
   for (std::size_t i = 0; i < drops_.size(); ++i) add(drops_[i], c.drops[i]);
-  for (std::size_t i = 0; i < peer_refusals_.size(); ++i) add(peer_refusals_[i], c.peer_refusals[i]);
+  for (std::size_t i = 0; i < peer_refusals_.size(); ++i)
+    add(peer_refusals_[i], c.peer_refusals[i]);
   for (std::size_t m = 0; m < responses_.size(); ++m) {
     for (std::size_t i = 0; i < responses_[m].size(); ++i) add(responses_[m][i], c.responses[m][i]);
   }

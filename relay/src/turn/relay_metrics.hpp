@@ -47,8 +47,8 @@ inline constexpr std::size_t kPeerRefusalReasons = 16;
 inline constexpr std::array<int, 18> kResponseCodes = {200, 300, 400, 401, 403, 420, 437, 438, 440,
                                                        441, 442, 443, 446, 447, 486, 500, 508, 0};
 inline constexpr std::array<const char*, 8> kResponseMethods = {
-    "Binding", "Allocate", "Refresh", "CreatePermission", "ChannelBind", "Connect",
-    "ConnectionBind", "other"};
+    "Binding",     "Allocate", "Refresh",        "CreatePermission",
+    "ChannelBind", "Connect",  "ConnectionBind", "other"};
 std::size_t response_code_index(int code);
 std::size_t response_method_index(std::uint16_t method);
 

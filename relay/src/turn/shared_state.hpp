@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
-#include <unordered_map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "auth/credentials.hpp"
 #include "auth/nonce.hpp"
@@ -65,7 +65,7 @@ struct SharedState {
   PortAllocator ports;
   PortReservations reservations;
   RelayMetrics metrics;
-  boost::asio::ip::address relay_ip;     // relayed sockets bind here
+  boost::asio::ip::address relay_ip;       // relayed sockets bind here
   boost::asio::ip::address advertised_ip;  // XOR-RELAYED-ADDRESS carries this (external_ip)
 };
 

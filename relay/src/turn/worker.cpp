@@ -178,24 +178,23 @@ void Worker::on_relay_readable(Allocation& allocation) {
 }
 
 void Worker::accept(StreamListener& listener) {
-  listener.acceptor.async_accept([this, &listener](const boost::system::error_code& ec,
-                                                   tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || stopping_) return;
-    if (ec) {
-      shared_.metrics.listener_error(listener.transport).Increment();
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      auto remote = socket.remote_endpoint(ignored);
-      FiveTuple tuple{SocketAddress::from(remote.address(), remote.port()), listener.local,
-                      listener.transport};
-      auto connection =
-          StreamConnection::create(*this, std::move(socket), listener.tls, tuple);
-      connections_.emplace(connection.get(), connection);
-      connection->start();
-    }
-    accept(listener);
-  });
+  listener.acceptor.async_accept(
+      [this, &listener](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopping_) return;
+        if (ec) {
+          shared_.metrics.listener_error(listener.transport).Increment();
+        } else {
+          boost::system::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          auto remote = socket.remote_endpoint(ignored);
+          FiveTuple tuple{SocketAddress::from(remote.address(), remote.port()), listener.local,
+                          listener.transport};
+          auto connection = StreamConnection::create(*this, std::move(socket), listener.tls, tuple);
+          connections_.emplace(connection.get(), connection);
+          connection->start();
+        }
+        accept(listener);
+      });
 }
 
 void Worker::on_stream_frame(StreamConnection& connection, std::span<const std::uint8_t> frame) {
@@ -351,7 +350,8 @@ void Worker::delete_allocation(Allocation& allocation, const char* why) {
   log::with(*logger, spdlog::level::debug, "allocation", allocation.id,
             "deleted ({}), {} bytes to peers, {} bytes to client", why, allocation.bytes_to_peer,
             allocation.bytes_to_client);
-  shared_.metrics.permissions_active().Decrement(static_cast<double>(allocation.permissions.size()));
+  shared_.metrics.permissions_active().Decrement(
+      static_cast<double>(allocation.permissions.size()));
   shared_.metrics.channels_active().Decrement(static_cast<double>(allocation.channels.size()));
   shared_.metrics.allocations_active(allocation.five_tuple.transport).Decrement();
   shared_.quota.release(allocation.quota_user);

@@ -17,8 +17,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/udp_batch.hpp"
-#include "policy/source_rate_limiter.hpp"
 #include "podium/stun/message.hpp"
+#include "policy/source_rate_limiter.hpp"
 #include "turn/allocation.hpp"
 #include "turn/shared_state.hpp"
 

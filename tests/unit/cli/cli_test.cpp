@@ -30,7 +30,9 @@ Run podium_command(const std::string& command_line) {
   return run;
 }
 
-Run podium(const std::string& args) { return podium_command(std::string(PODIUM_BINARY) + " " + args); }
+Run podium(const std::string& args) {
+  return podium_command(std::string(PODIUM_BINARY) + " " + args);
+}
 
 std::size_t lines(const std::string& text) {
   std::size_t count = 0;
@@ -89,15 +91,16 @@ TEST(Cli, NoSubcommandIsAnError) {
 TEST(Cli, CheckConfigAcceptsTheExamples) {
   std::string dir = std::string(PODIUM_SOURCE_DIR) + "/config/examples/";
   // podium.yaml points its TLS listener at ${PODIUM_TLS_DIR}; check-config wants the files.
-  auto tls_dir = std::filesystem::temp_directory_path() /
-                 ("podium-cli-tls-" + std::to_string(::getpid()));
+  auto tls_dir =
+      std::filesystem::temp_directory_path() / ("podium-cli-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(tls_dir);
   std::ofstream(tls_dir / "fullchain.pem") << "certificate\n";
   std::ofstream(tls_dir / "privkey.pem") << "key\n";
   // The examples take their secrets from the environment.
   std::string env =
       "PODIUM_TURN_SECRET=s1 PODIUM_TOKEN_SECRET=t PODIUM_API_KEY=k PODIUM_ADMIN_TOKEN=a "
-      "PODIUM_ALICE_PASSWORD=p PODIUM_TLS_DIR=" + tls_dir.string() + " ";
+      "PODIUM_ALICE_PASSWORD=p PODIUM_TLS_DIR=" +
+      tls_dir.string() + " ";
   for (const char* name : {"podium.yaml", "relay.yaml"}) {
     std::string command = "env " + env + std::string(PODIUM_BINARY) + " check-config " + dir + name;
     auto r = podium_command(command);
@@ -108,7 +111,8 @@ TEST(Cli, CheckConfigAcceptsTheExamples) {
 }
 
 TEST(Cli, CheckConfigReportsFileLineColumn) {
-  auto path = write_temp("bad.yaml", "log:\n  level: info\nrelay:\n  listen: [udp://1.2.3.4:99999]\n");
+  auto path =
+      write_temp("bad.yaml", "log:\n  level: info\nrelay:\n  listen: [udp://1.2.3.4:99999]\n");
   auto r = podium("check-config " + path);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr(path + ":4:"));
@@ -150,8 +154,8 @@ TEST(Cli, TurnCredentialsPrintsAnIceServer) {
   // A bad --ttl is a usage error.
   EXPECT_EQ(podium("turn-credentials --config " + path + " --user alice --ttl soon").exit_code, 2);
   // Without a REST secret there is nothing to mint with.
-  auto users_only = write_temp("users.yaml",
-                               "relay:\n  listen: [udp://127.0.0.1:3478]\n  users: {a: b}\n");
+  auto users_only =
+      write_temp("users.yaml", "relay:\n  listen: [udp://127.0.0.1:3478]\n  users: {a: b}\n");
   auto none = podium("turn-credentials --config " + users_only + " --user alice");
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_THAT(none.out, HasSubstr("relay.auth_secrets"));

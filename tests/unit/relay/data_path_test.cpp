@@ -101,8 +101,8 @@ struct RelayWithChannel {
     server = std::make_unique<relay::RelayServer>(relay, metrics);
     server->start();
     const auto listener = server->listeners().at(0).endpoint;
-    client = TurnClient{udp_socket("127.0.0.1"), endpoint(listener.address, listener.port), {}, {},
-                        {}};
+    client =
+        TurnClient{udp_socket("127.0.0.1"), endpoint(listener.address, listener.port), {}, {}, {}};
     peer = udp_socket("127.0.0.2");
   }
   ~RelayWithChannel() {
@@ -117,15 +117,13 @@ struct RelayWithChannel {
     const stun::Address peer_address{boost::asio::ip::make_address("127.0.0.2"),
                                      ntohs(peer_addr.sin_port)};
     std::array<std::uint8_t, 512> out{};
-    auto challenge = client.transact(client.request(out, stun::Method::kAllocate, [](auto& b) {
-      b.add_requested_transport(17);
-    }));
+    auto challenge = client.transact(client.request(
+        out, stun::Method::kAllocate, [](auto& b) { b.add_requested_transport(17); }));
     if (!challenge) return false;
     client.nonce = std::string(*challenge->string(stun::AttributeType::kNonce));
     client.key = relay::auth::long_term_key("alice", "test", "secret");
-    auto allocated = client.transact(client.request(out, stun::Method::kAllocate, [](auto& b) {
-      b.add_requested_transport(17);
-    }));
+    auto allocated = client.transact(client.request(
+        out, stun::Method::kAllocate, [](auto& b) { b.add_requested_transport(17); }));
     if (!allocated || allocated->cls() != stun::Class::kSuccessResponse) return false;
     auto relayed = allocated->xor_address(stun::AttributeType::kXorRelayedAddress);
     if (!relayed) return false;
@@ -207,8 +205,10 @@ TEST(RelayDataPath, BandwidthCapDropsTheExcess) {
   // The drops are counted (flushed to the registry within a second).
   ::usleep(1'200'000);
   auto text = relay.metrics.serialize();
-  EXPECT_NE(text.find("podium_relay_dropped_packets_total{reason=\"bandwidth\"} "), std::string::npos);
-  EXPECT_EQ(text.find("podium_relay_dropped_packets_total{reason=\"bandwidth\"} 0\n"), std::string::npos)
+  EXPECT_NE(text.find("podium_relay_dropped_packets_total{reason=\"bandwidth\"} "),
+            std::string::npos);
+  EXPECT_EQ(text.find("podium_relay_dropped_packets_total{reason=\"bandwidth\"} 0\n"),
+            std::string::npos)
       << text;
 }
 

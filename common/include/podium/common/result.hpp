@@ -23,8 +23,12 @@ template <typename E>
 Failure<std::decay_t<E>> fail(E&& error) {
   return {std::forward<E>(error)};
 }
-inline Failure<std::string> fail(const char* error) { return {std::string(error)}; }
-inline Failure<Reason> fail_reason(const char* text) { return {Reason{text}}; }
+inline Failure<std::string> fail(const char* error) {
+  return {std::string(error)};
+}
+inline Failure<Reason> fail_reason(const char* text) {
+  return {Reason{text}};
+}
 
 template <typename T, typename E = std::string>
 class [[nodiscard]] Result {

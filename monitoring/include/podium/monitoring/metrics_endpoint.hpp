@@ -16,7 +16,8 @@ namespace podium::monitoring {
 
 class MetricsEndpoint {
  public:
-  MetricsEndpoint(boost::asio::io_context& io, const config::MetricsConfig& config, Metrics& metrics);
+  MetricsEndpoint(boost::asio::io_context& io, const config::MetricsConfig& config,
+                  Metrics& metrics);
   // Adds a handler for paths starting with `prefix`, checked before the built-in routes.
   void add_route(std::string prefix, http::Handler handler);
   void start();  // throws on bind failure
