@@ -102,7 +102,7 @@ int serve(const std::optional<std::string>& config_path) {
   if (signaling_server) {
     std::string url = config.signaling->public_url.empty()
                           ? http_url(signaling_server->local_endpoint()) + "/"
-                          : config.signaling->public_url;
+                          : config.signaling->public_url + "/";
     std::printf("podium: open %s in a browser\n", url.c_str());
     std::fflush(stdout);
   }
