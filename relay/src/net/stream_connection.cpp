@@ -69,7 +69,9 @@ void StreamConnection::arm_idle_timer() {
   idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_) return;
-    if (!self->active_) return self->close();
+    // Idle and without an allocation: nothing keeps the connection (an allocation's lifetime
+    // is enforced by the worker, so a client that only receives is not cut off here).
+    if (!self->active_ && !self->worker_.has_allocation(self->tuple_)) return self->close();
     self->active_ = false;
     self->arm_idle_timer();
   });

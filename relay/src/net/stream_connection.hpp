@@ -49,7 +49,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
 
   static constexpr std::size_t kReadBuffer = 65536 + 2048;
   static constexpr std::size_t kWriteBuffer = 256 * 1024;
-  // A connection that has sent nothing useful for this long is closed (no allocation keeps it).
+  // A connection without an allocation that sends no complete frame for this long is closed.
   static constexpr std::chrono::seconds kIdleTimeout{60};
 
   Worker& worker_;

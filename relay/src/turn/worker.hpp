@@ -50,6 +50,7 @@ class Worker {
   void on_stream_frame(StreamConnection& connection, std::span<const std::uint8_t> frame);
   void on_stream_closed(StreamConnection& connection);
   WorkerCounters& counters() { return counters_; }
+  bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
 
  private:
   struct UdpListener {
