@@ -87,7 +87,7 @@ int serve(const std::optional<std::string>& config_path) {
       signaling_server->start();
       announce("signaling", http_url(signaling_server->local_endpoint()));
     }
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {  // std:: and boost::system::system_error, TLS files
     std::fprintf(stderr, "podium: cannot start %s: %s\n", starting, e.what());
     logger->error("cannot start {}: {}", starting, e.what());
     if (relay_server) relay_server->stop();

@@ -68,6 +68,7 @@ REALM_ATTR = 0x0014
 NONCE = 0x0015
 XOR_RELAYED_ADDRESS = 0x0016
 REQUESTED_TRANSPORT = 0x0019
+CHANNEL_NUMBER = 0x000C
 XOR_MAPPED_ADDRESS = 0x0020
 FINGERPRINT = 0x8028
 
@@ -218,6 +219,29 @@ class RawClient:
             data += chunk
         return data
 
+    def send_channel_data(self, channel, payload):
+        frame = struct.pack("!HH", channel, len(payload)) + payload
+        if self.transport == "tcp":
+            frame += b"\0" * (-len(frame) % 4)  # RFC 8656 section 12.5: padded over streams
+        self.sock.sendall(frame)
+
+    def receive_channel_data(self):
+        """The next ChannelData message as (channel, payload); STUN messages are skipped."""
+        while True:
+            if self.transport == "udp":
+                data = self.sock.recv(65536)
+                if data[0] & 0xC0 == 0x40:
+                    channel, length = struct.unpack("!HH", data[:4])
+                    return channel, data[4:4 + length]
+                continue
+            head = self._read_exactly(4)
+            if head[0] & 0xC0 == 0x40:
+                channel, length = struct.unpack("!HH", head)
+                body = self._read_exactly(length + (-length % 4))
+                return channel, body[:length]
+            # A STUN message: skip the rest of its header and its body.
+            self._read_exactly(16 + struct.unpack("!H", head[2:4])[0])
+
     def transact(self, method, attributes, key=None, tid=None):
         """Sends a request and returns the response with the same transaction id. UDP requests
         are retransmitted (same transaction id) a few times, as RFC 8489 section 6.2.1 says."""
@@ -334,6 +358,23 @@ class MetricsMixin:
                          "%s%r changed" % (name, labels))
 
 
+def start_podium(test_class, config):
+    """Starts Podium for a test class; a class cleanup stops it (runs even when the rest of
+    setUpClass fails) and fails the class if it did not exit cleanly."""
+    podium = Podium(config, expect=("relay", "metrics"))
+
+    def stop():
+        try:
+            code, _ = podium.stop()
+            log = podium.stderr()
+        finally:
+            podium.__exit__(None, None, None)
+        if code != 0:
+            raise AssertionError("podium exited with %s:\n%s" % (code, log[-3000:]))
+    test_class.addClassCleanup(stop)
+    return podium
+
+
 class PodiumClass(MetricsMixin, unittest.TestCase):
     """One Podium for the whole class (tests in a class run one after another)."""
 
@@ -341,16 +382,9 @@ class PodiumClass(MetricsMixin, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.podium = Podium(cls.CONFIG, expect=("relay", "metrics"))
+        cls.podium = start_podium(cls, cls.CONFIG)
         cls.udp = cls.podium.wait_host_port("relay", "udp")
         cls.tcp = cls.podium.wait_host_port("relay", "tcp")
-
-    @classmethod
-    def tearDownClass(cls):
-        code, _ = cls.podium.stop()
-        cls.podium.__exit__(None, None, None)
-        if code != 0:
-            raise AssertionError("podium exited with %s:\n%s" % (code, cls.podium.stderr()[-3000:]))
 
     def tearDown(self):
         # A crashed relay should fail the test that crashed it, with its log.
@@ -432,47 +466,56 @@ class UclientRelayTest(PodiumClass):
                              created(now) - created(before) - expect_leftover)
         return sent
 
-    def test_udp_long_term_between_clients(self):
-        self.relay_ok(self.udp[1], ["-u", "test", "-w", "test", "-m", 4, "-n", 200, "-z", 5,
-                                    "-y"], "udp", expect_leftover=1)
+    LT = ["-u", "test", "-w", "test"]
+    REST = ["-W", SECRET, "-u", "someuser"]
+    PACE = ["-m", 2, "-n", 200, "-z", 5]  # 2 clients (pairs with -y), 200 messages each, 5 ms
 
-    def test_udp_rest_between_clients(self):
+    # Send indications (-s: CreatePermission, Send/Data indications).
+
+    def test_udp_long_term_send_between_clients(self):
+        self.relay_ok(self.udp[1], self.LT + ["-m", 4, "-n", 200, "-z", 5, "-s", "-y"], "udp",
+                      expect_leftover=1)
+
+    def test_udp_rest_send_to_echo_peer(self):
         before = self.snapshot()
-        self.relay_ok(self.udp[1], ["-W", SECRET, "-u", "someuser", "-m", 2, "-n", 200, "-z", 5,
-                                    "-y"], "udp", expect_leftover=1)
+        with EchoPeer() as peer:
+            self.relay_ok(self.udp[1], self.REST + self.PACE + ["-s", "-e", PEER_HOST,
+                                                                "-r", peer.port], "udp",
+                          expect_leftover=1)
         self.unchanged(before, "podium_relay_auth_failures_total", reason="bad_integrity")
 
-    def test_udp_long_term_to_echo_peer(self):
+    def test_tcp_rest_send_between_clients(self):
+        self.relay_ok(self.tcp[1], ["-t"] + self.REST + self.PACE + ["-s", "-y"], "tcp",
+                      expect_leftover=0)
+
+    def test_tcp_long_term_send_to_echo_peer(self):
         with EchoPeer() as peer:
-            self.relay_ok(self.udp[1], ["-u", "test", "-w", "test", "-m", 2, "-n", 200, "-z", 5,
-                                        "-e", PEER_HOST, "-r", peer.port], "udp",
-                          expect_leftover=1)
-
-    def test_udp_rest_send_indications_to_echo_peer(self):
-        with EchoPeer() as peer:
-            self.relay_ok(self.udp[1], ["-W", SECRET, "-u", "someuser", "-m", 2, "-n", 200,
-                                        "-z", 5, "-s", "-e", PEER_HOST, "-r", peer.port], "udp",
-                          expect_leftover=1)
-
-    def test_tcp_long_term_between_clients(self):
-        self.relay_ok(self.tcp[1], ["-t", "-u", "test", "-w", "test", "-m", 4, "-n", 200, "-z",
-                                    5, "-y"], "tcp", expect_leftover=0)
-
-    def test_tcp_rest_between_clients(self):
-        self.relay_ok(self.tcp[1], ["-t", "-W", SECRET, "-u", "someuser", "-m", 2, "-n", 200,
-                                    "-z", 5, "-y"], "tcp", expect_leftover=0)
-
-    def test_tcp_long_term_send_indications_to_echo_peer(self):
-        with EchoPeer() as peer:
-            self.relay_ok(self.tcp[1], ["-t", "-u", "test", "-w", "test", "-m", 2, "-n", 200,
-                                        "-z", 5, "-s", "-e", PEER_HOST, "-r", peer.port], "tcp",
+            self.relay_ok(self.tcp[1], ["-t"] + self.LT + self.PACE + ["-s", "-e", PEER_HOST,
+                                                                       "-r", peer.port], "tcp",
                           expect_leftover=0)
 
-    def test_tcp_rest_to_echo_peer(self):
+    # Channels (ChannelBind, ChannelData): uclient's default mode. uclient picks channel numbers
+    # at random from 0x4000-0x7FFF (RFC 5766's range; RFC 8656 narrowed it to 0x4FFF).
+
+    def test_udp_rest_channels_between_clients(self):
+        self.relay_ok(self.udp[1], self.REST + self.PACE + ["-y"], "udp", expect_leftover=1)
+
+    def test_udp_long_term_channels_to_echo_peer(self):
         with EchoPeer() as peer:
-            self.relay_ok(self.tcp[1], ["-t", "-W", SECRET, "-u", "someuser", "-m", 2, "-n", 200,
-                                        "-z", 5, "-e", PEER_HOST, "-r", peer.port], "tcp",
+            self.relay_ok(self.udp[1], self.LT + self.PACE + ["-e", PEER_HOST, "-r", peer.port],
+                          "udp", expect_leftover=1)
+
+    def test_tcp_long_term_channels_between_clients(self):
+        self.relay_ok(self.tcp[1], ["-t"] + self.LT + self.PACE + ["-y"], "tcp",
+                      expect_leftover=0)
+
+    def test_tcp_rest_channels_to_echo_peer(self):
+        with EchoPeer() as peer:
+            self.relay_ok(self.tcp[1], ["-t"] + self.REST + self.PACE + ["-e", PEER_HOST, "-r",
+                                                                         peer.port], "tcp",
                           expect_leftover=0)
+
+    # Wrong credentials.
 
     def test_wrong_password_is_refused(self):
         for transport, port, extra in (("udp", self.udp[1], []), ("tcp", self.tcp[1], ["-t"])):
@@ -480,8 +523,8 @@ class UclientRelayTest(PodiumClass):
                 before = self.snapshot()
                 code, out = uclient(port, *extra, "-u", "test", "-w", "not-the-password", "-m", 1,
                                     "-n", 10, "-z", 5, "-y", timeout=30)
-                self.assertTrue(code != 0 or "Cannot complete Allocation" in out, out[-3000:])
                 self.assertIn("Cannot complete Allocation", out)
+                self.assertNotEqual(code, 0, out[-3000:])
                 self.grew(before, "podium_relay_auth_failures_total", reason="bad_integrity")
                 self.unchanged(before, "podium_relay_allocations_created_total")
                 self.unchanged(before, "podium_relay_responses_total", method="Allocate",
@@ -495,6 +538,61 @@ class UclientRelayTest(PodiumClass):
         self.assertNotEqual(code, 0, out[-3000:])
         self.grew(before, "podium_relay_auth_failures_total", reason="bad_integrity")
         self.unchanged(before, "podium_relay_allocations_created_total")
+
+
+class ChannelDataTest(PodiumClass):
+    """ChannelBind and ChannelData (RFC 8656 sections 11-12) with the raw client and an echo
+    peer, over UDP and TCP (where frames are padded to 4 bytes)."""
+
+    CONFIG = relay_config("42740-42759")
+
+    def test_channel_data_round_trip(self):
+        with EchoPeer() as peer:
+            for transport in ("udp", "tcp"):
+                with self.subTest(transport=transport):
+                    before = self.snapshot()
+                    server = self.udp if transport == "udp" else self.tcp
+                    with RawClient(server, transport) as client:
+                        r = client.allocate("test", "test")
+                        self.assertEqual(r.cls, SUCCESS, r)
+                        # Not channel numbers: 400.
+                        for bad in (0x3FFF, 0x8000):
+                            r = client.request(CHANNEL_BIND, [
+                                (CHANNEL_NUMBER, struct.pack("!HH", bad, 0)),
+                                (XOR_PEER_ADDRESS, encode_xor_address(PEER_HOST, peer.port))])
+                            self.assertEqual((r.cls, r.error_code), (ERROR, 400), r)
+                        # RFC 8656's range and the top of RFC 5766's, to two peer ports (the
+                        # second is a port nobody listens on: its channel just stays quiet).
+                        for channel, port in ((0x4001, peer.port), (0x7FFF, peer.port + 1)):
+                            r = client.request(CHANNEL_BIND, [
+                                (CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
+                                (XOR_PEER_ADDRESS, encode_xor_address(PEER_HOST, port))])
+                            self.assertEqual((r.method, r.cls), (CHANNEL_BIND, SUCCESS), r)
+                            self.assertTrue(r.integrity_ok(client.key))
+                        self.settles_at("podium_relay_channels_active", 2)
+                        # A bound channel to another peer, or a bound peer on another channel:
+                        # 400 (section 11.2).
+                        for channel, port in ((0x4001, peer.port + 2), (0x4002, peer.port)):
+                            r = client.request(CHANNEL_BIND, [
+                                (CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
+                                (XOR_PEER_ADDRESS, encode_xor_address(PEER_HOST, port))])
+                            self.assertEqual((r.cls, r.error_code), (ERROR, 400), r)
+                        # Lengths 1..7 exercise the padding over TCP.
+                        payloads = [os.urandom(n) for n in (1, 2, 3, 4, 5, 7, 100, 1200)]
+                        for payload in payloads:
+                            client.send_channel_data(0x4001, payload)
+                            self.assertEqual(client.receive_channel_data(), (0x4001, payload))
+                        r = client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+                        self.assertEqual(r.cls, SUCCESS, r)
+                    n = len(payloads)
+                    self.grew(before, "podium_relay_packets_total", by=n,
+                              direction="client_to_peer")
+                    self.grew(before, "podium_relay_packets_total", by=n,
+                              direction="peer_to_client")
+                    self.grew(before, "podium_relay_bytes_total",
+                              by=sum(map(len, payloads)), direction="peer_to_client")
+                    self.settles_at("podium_relay_channels_active", 0)
+                    self.settles_at("podium_relay_allocations_active", 0)
 
 
 class RawProtocolTest(PodiumClass):
@@ -648,22 +746,25 @@ class StaleNonceTest(PodiumClass):
 
 
 class AllocationExpiryTest(PodiumClass):
-    """An abandoned UDP allocation (like uclient's probe) ends when its lifetime runs out."""
+    """An abandoned UDP allocation (like uclient's probe allocation, which uclient never deletes)
+    ends when its lifetime runs out, and allocations_active returns to 0."""
 
     CONFIG = relay_config("42620-42639", "  default_lifetime: 2s\n  max_lifetime: 2s\n")
 
     def test_abandoned_udp_allocations_expire(self):
         before = self.snapshot()
-        # uclient leaves its probe allocation behind; with a 2 s lifetime it expires.
-        code, out = uclient(self.udp[1], "-u", "test", "-w", "test", "-m", 1, "-n", 5, "-z", 5,
-                            "-c", "-y")
-        self.grew(before, "podium_relay_allocations_created_total", transport="udp")
-        with RawClient(self.udp) as client:
-            r = client.allocate("test", "test")
-            self.assertEqual(r.cls, SUCCESS, r)
-            self.assertEqual(struct.unpack("!I", r.get(LIFETIME))[0], 2)
+        for _ in range(2):
+            with RawClient(self.udp) as client:
+                # Asks for 777 s like uclient does; max_lifetime caps it at 2 s.
+                r = client.allocate("test", "test", [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0])),
+                                                     (LIFETIME, struct.pack("!I", 777))])
+                self.assertEqual(r.cls, SUCCESS, r)
+                self.assertEqual(struct.unpack("!I", r.get(LIFETIME))[0], 2)
+            # The socket is closed without a Refresh: the allocation is abandoned.
+        self.grew(before, "podium_relay_allocations_created_total", by=2, transport="udp")
         self.settles_at("podium_relay_allocations_active", 0, timeout=10, transport="udp")
         self.grew(before, "podium_relay_allocations_expired_total", by=2)
+        self.unchanged(before, "podium_relay_allocations_deleted_total")
 
 
 class PeerPolicyTest(PodiumClass):
@@ -677,12 +778,12 @@ class PeerPolicyTest(PodiumClass):
         peer.bind((PEER_HOST, 0))
         peer.setblocking(False)
         port = peer.getsockname()[1]
+        cases = [("udp", self.udp[1], [], "channel bind: error 403"),
+                 ("udp", self.udp[1], ["-s"], "create permission error 403"),
+                 ("tcp", self.tcp[1], ["-t"], "channel bind: error 403"),
+                 ("tcp", self.tcp[1], ["-t", "-s"], "create permission error 403")]
         try:
-            for transport, server_port, extra, refused in (
-                    ("udp", self.udp[1], [], "channel bind: error 403"),
-                    ("udp", self.udp[1], ["-s"], "create permission error 403"),
-                    ("tcp", self.tcp[1], ["-t"], "channel bind: error 403"),
-                    ("tcp", self.tcp[1], ["-t", "-s"], "create permission error 403")):
+            for transport, server_port, extra, refused in cases:
                 with self.subTest(transport=transport, args=extra):
                     before = self.snapshot()
                     code, out = uclient(server_port, *extra, "-u", "test", "-w", "test", "-m", 1,
@@ -714,16 +815,18 @@ class PeerPolicyTest(PodiumClass):
                                      (CREATE_PERMISSION, ERROR, 403), r)
                     self.assertTrue(r.integrity_ok(client.key))
                     self.grew(before, "podium_relay_peer_refusals_total", reason=reason)
-            # ChannelBind to the metadata address is refused too.
-            r = client.request(CHANNEL_BIND, [(0x000C, struct.pack("!HH", 0x4001, 0)),
-                                              (XOR_PEER_ADDRESS,
-                                               encode_xor_address("169.254.169.254", 80))])
-            self.assertEqual((r.method, r.cls, r.error_code), (CHANNEL_BIND, ERROR, 403), r)
+            # ChannelBind to refused peers is refused too.
+            for channel, host in ((0x4001, "169.254.169.254"), (0x4002, PEER_HOST)):
+                r = client.request(CHANNEL_BIND, [(CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
+                                                  (XOR_PEER_ADDRESS, encode_xor_address(host, 80))])
+                self.assertEqual((r.method, r.cls, r.error_code), (CHANNEL_BIND, ERROR, 403), r)
             # A refused permission sends nothing: a Send indication to it is dropped.
             client.sock.send(encode(0x006, INDICATION, os.urandom(12), [
                 (XOR_PEER_ADDRESS, encode_xor_address("10.1.2.3", 80)), (0x0013, b"hello")]))
             client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
         self.grew(before, "podium_relay_peer_refusals_total", by=2, reason="link_local")
+        self.grew(before, "podium_relay_peer_refusals_total", by=2, reason="loopback")
+        self.grew(before, "podium_relay_responses_total", by=2, method="ChannelBind", code="403")
         self.grew(before, "podium_relay_dropped_packets_total", reason="no_permission")
         self.unchanged(before, "podium_relay_packets_total", direction="client_to_peer")
         self.assertEqual(metric(self.snapshot(), "podium_relay_permissions_active"), 0)

@@ -3,6 +3,7 @@
 Every server binds 127.0.0.1 with port 0; the ports podium actually bound are read from the
 `podium: <component> listening on <url>` lines it prints on stdout.
 """
+import ctypes
 import os
 import re
 import signal
@@ -14,6 +15,14 @@ import urllib.error
 import urllib.request
 
 BINARY = os.environ.get("PODIUM_BINARY", "podium")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Runs in the child before exec: if the test process dies (ctest timeout), so does podium."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 LISTEN_RE = re.compile(r"^podium: (\w+) listening on (\S+)$")
 
 
@@ -32,7 +41,8 @@ class Podium:
         self.stderr_path = os.path.join(self.dir.name, "stderr.log")
         self._stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
-                                     env={**os.environ, **(env or {})})
+                                     env={**os.environ, **(env or {})},
+                                     preexec_fn=_die_with_parent)
         self.listeners = {}  # component -> [url, ...]
         self.stdout_lines = []
         self._ready = threading.Event()
