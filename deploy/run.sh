@@ -4,6 +4,8 @@
 #   deploy/run.sh --config FILE        your config
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache (when installed) then hits across checkouts in different directories.
+export CCACHE_BASEDIR="$PWD"
 deploy/install-deps.sh --build
 cmake --preset release >/dev/null
 cmake --build --preset release -- -j"$(nproc)" >/dev/null

@@ -5,6 +5,8 @@
 #   deploy/test.sh --fuzz     every libFuzzer target for PODIUM_FUZZ_SECONDS (default 60) each
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache (when installed) then hits across checkouts in different directories.
+export CCACHE_BASEDIR="$PWD"
 preset=release
 case "${1:-}" in
   "") ;;
