@@ -729,6 +729,78 @@ class RawProtocolTest(PodiumClass):
         self.grew(before, "podium_relay_allocations_created_total", by=1)
 
 
+    def test_other_users_credentials_on_an_allocation_get_441(self):
+        before = self.snapshot()
+        with RawClient(self.udp) as client:
+            self.assertEqual(client.allocate("test", "test").cls, SUCCESS)
+            # Same 5-tuple, valid credentials of another user (RFC 8656 section 5): 441.
+            client.login("other", "other")
+            r = client.request(REFRESH, [(LIFETIME, struct.pack("!I", 600))])
+            self.assert_error(r, 441, method=REFRESH, key=client.key)
+            client.login("test", "test")
+            client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+        self.grew(before, "podium_relay_auth_failures_total", reason="wrong_credentials")
+
+    def test_ipv6_peer_on_an_ipv4_allocation_gets_443(self):
+        with RawClient(self.udp) as client:
+            self.assertEqual(client.allocate("test", "test").cls, SUCCESS)
+            # XOR-PEER-ADDRESS family 2 (IPv6, RFC 8489 section 14.2) for 2001:db8::1.
+            tid = os.urandom(12)
+            raw = socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+            mask = struct.pack("!I", MAGIC) + tid
+            xored = bytes(a ^ b for a, b in zip(raw, mask))
+            peer = struct.pack("!BBH", 0, 2, 5000 ^ (MAGIC >> 16)) + xored
+            r = client.request(CREATE_PERMISSION, [(XOR_PEER_ADDRESS, peer)], tid=tid)
+            self.assert_error(r, 443, method=CREATE_PERMISSION, key=client.key)
+            client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+
+    def test_unauthenticated_answer_is_small(self):
+        # No amplification: the 401 carries ERROR-CODE (without a reason phrase), REALM and NONCE
+        # and nothing else.
+        with RawClient(self.udp) as client:
+            request = encode(ALLOCATE, REQUEST, os.urandom(12),
+                             [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))])
+            r = client.challenge()
+            self.assertEqual(sorted(r.types()), sorted([ERROR_CODE, REALM_ATTR, NONCE]))
+            self.assertLess(len(r.raw), 4 * len(request))
+
+
+class UnauthenticatedRateLimitTest(PodiumClass):
+    """relay.unauthenticated_rate bounds the 401s one source address gets per second."""
+
+    CONFIG = relay_config("42760-42779").replace("unauthenticated_rate: 0",
+                                                 "unauthenticated_rate: 5")
+
+    def test_flood_of_unauthenticated_allocates_is_cut(self):
+        before = self.snapshot()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(self.udp)
+        sock.settimeout(0.5)
+        try:
+            for _ in range(100):
+                sock.send(encode(ALLOCATE, REQUEST, os.urandom(12),
+                                 [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))]))
+            answers = 0
+            try:
+                while True:
+                    sock.recv(2048)
+                    answers += 1
+            except socket.timeout:
+                pass
+        finally:
+            sock.close()
+        # A burst of about the rate passes; the rest is dropped and counted.
+        self.assertGreaterEqual(answers, 1)
+        self.assertLess(answers, 30)
+        self.grew(before, "podium_relay_dropped_packets_total", by=50, reason="rate_limited")
+        # An authenticated client from the same address is still served.
+        time.sleep(1.5)
+        with RawClient(self.udp) as client:
+            r = client.allocate("test", "test")
+            self.assertEqual(r.cls, SUCCESS, r)
+            client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+
+
 class StaleNonceTest(PodiumClass):
     CONFIG = relay_config("42600-42619", "  nonce_lifetime: 1s\n")
 

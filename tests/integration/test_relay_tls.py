@@ -118,6 +118,41 @@ class TlsRelayTest(MetricsMixin, unittest.TestCase):
         self.relay_over_tls("-m", 1, "-n", 20, "-z", 20, "-s", "-y")
 
 
+    def test_stun_binding_over_tls(self):
+        # The relay is also a STUN server on its TLS listener (RFC 8489 section 6.2.3).
+        import socket
+        import ssl
+        import struct
+        before = self.snapshot()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        tid = os.urandom(12)
+        with socket.create_connection(self.tls, timeout=3) as raw:
+            with context.wrap_socket(raw) as s:
+                s.sendall(struct.pack("!HHI", 0x0001, 0, 0x2112A442) + tid)
+                data = b""
+                while len(data) < 20 or len(data) < 20 + struct.unpack("!H", data[2:4])[0]:
+                    chunk = s.recv(512)
+                    self.assertTrue(chunk, "connection closed")
+                    data += chunk
+                local = s.getsockname()
+        self.assertEqual(data[:2], b"\x01\x01")  # Binding success response
+        self.assertEqual(data[8:20], tid)
+        # XOR-MAPPED-ADDRESS (0x0020) reflects our TLS socket's address.
+        offset, mapped = 20, None
+        while offset + 4 <= len(data):
+            atype, length = struct.unpack("!HH", data[offset:offset + 4])
+            if atype == 0x0020:
+                value = data[offset + 4:offset + 4 + length]
+                port = struct.unpack("!H", value[2:4])[0] ^ 0x2112
+                ip = struct.unpack("!I", value[4:8])[0] ^ 0x2112A442
+                mapped = (socket.inet_ntoa(struct.pack("!I", ip)), port)
+            offset += 4 + length + (-length % 4)
+        self.assertEqual(mapped, local)
+        self.grew(before, "podium_relay_binding_requests_total", transport="tls")
+
+
 class TlsConfigTest(unittest.TestCase):
     def test_missing_certificate_file_is_a_config_error(self):
         with tempfile.TemporaryDirectory(prefix="podium-tls-") as d:

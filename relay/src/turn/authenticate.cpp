@@ -21,12 +21,13 @@ void Worker::reply_error(const Inbound& in, int code, const auth::Key* key,
 }
 
 // 401 and 438 carry a fresh NONCE and the REALM so the client can (re)try (section 9.2.4).
-// Nothing else goes in: an unauthenticated request must not get a large answer.
+// Nothing else goes in, not even a reason phrase (RFC 8489 section 14.8 allows it empty): an
+// unauthenticated request, maybe with a forged source, must not get a large answer.
 void Worker::reply_challenge(const Inbound& in, int code) {
   auto nonce = shared_.nonces->issue(in.tuple.client.ip(), std::chrono::system_clock::now());
   stun::MessageBuilder builder(scratch_);
   builder.start(in.message.method(), stun::Class::kErrorResponse, in.message.transaction_id());
-  builder.add_error_code(static_cast<std::uint16_t>(code));
+  builder.add_error_code(static_cast<std::uint16_t>(code), "");
   builder.add_string(stun::AttributeType::kRealm, shared_.realm);
   builder.add_string(stun::AttributeType::kNonce, nonce.view());
   if (in.message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();
