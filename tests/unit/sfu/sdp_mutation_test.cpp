@@ -11,18 +11,13 @@
 #include "sdp/answer.hpp"
 #include "sdp/sdpfrag.hpp"
 #include "sdp/session_description.hpp"
+#include "sdp_test_data.hpp"
 
 namespace {
 
 using namespace podium::sfu::sdp;
 
-std::string load(const std::string& name) {
-  std::ifstream in(std::string(PODIUM_SOURCE_DIR) + "/tests/unit/sfu/data/sdp/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using podium::sfu::sdp::testing::load;
 
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> lines;

@@ -5,18 +5,13 @@
 #include <string>
 
 #include "sdp/session_description.hpp"
+#include "sdp_test_data.hpp"
 
 namespace {
 
 using namespace podium::sfu::sdp;
 
-std::string load(const std::string& name) {
-  std::ifstream in(std::string(PODIUM_SOURCE_DIR) + "/tests/unit/sfu/data/sdp/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using podium::sfu::sdp::testing::load;
 
 SessionDescription parse_file(const std::string& name) {
   auto parsed = parse(load(name));
