@@ -57,6 +57,9 @@ int serve(const std::optional<std::string>& config_path) {
 
   monitoring::Metrics metrics(kVersion);
   asio::io_context control(1);
+  // Registered before anything starts: a signal that arrives while the components start (or
+  // right after the "listening" lines) is queued and handled below, never the default action.
+  asio::signal_set signals(control, SIGINT, SIGTERM);
 
   std::optional<monitoring::MetricsEndpoint> metrics_endpoint;
   std::optional<relay::RelayServer> relay_server;
@@ -109,7 +112,6 @@ int serve(const std::optional<std::string>& config_path) {
   if (metrics_endpoint) metrics_endpoint->set_ready(true);
   logger->info("ready");
 
-  asio::signal_set signals(control, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     logger->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
