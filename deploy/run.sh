@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # ccache (when installed) then hits across checkouts in different directories.
 export CCACHE_BASEDIR="$PWD"
 deploy/install-deps.sh --build
-cmake --preset release >/dev/null
-cmake --build --preset release -- -j"$(nproc)" >/dev/null
+# Only the binary: the tests' dependencies (GoogleTest, browsers, coturn) are not needed to run.
+cmake --preset release -DPODIUM_TESTS=OFF >/dev/null
+cmake --build --preset release --target podium -- -j"$(nproc)" >/dev/null
 echo "built build/release/podium; starting it (Ctrl-C stops it)"
 exec build/release/podium serve "$@"

@@ -16,7 +16,11 @@ case "${1:-}" in
 esac
 deploy/install-deps.sh
 jobs=$(nproc)
-cmake --preset "$preset" -DPODIUM_FUZZ_SECONDS="${PODIUM_FUZZ_SECONDS:-60}" >/dev/null
+if [[ "$preset" == fuzz ]]; then
+  cmake --preset fuzz -DPODIUM_FUZZ_SECONDS="${PODIUM_FUZZ_SECONDS:-60}" >/dev/null
+else
+  cmake --preset "$preset" -DPODIUM_TESTS=ON >/dev/null  # deploy/run.sh may have turned them off
+fi
 if [[ "$preset" == fuzz ]]; then
   cmake --build --preset fuzz --target fuzzers -- -j"$jobs"
 else
