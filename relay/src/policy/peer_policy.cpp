@@ -224,7 +224,8 @@ PeerRefusal PeerPolicy::check_v4(std::uint32_t address, int port) const {
     if (endpoint.address == address && port_matches(port, endpoint.port)) return PeerRefusal::none;
   }
   for (std::uint32_t own : own_v4_) {
-    if (own == address) return relay_port(port) ? PeerRefusal::none : PeerRefusal::relay_own_address;
+    if (own == address)
+      return relay_port(port) ? PeerRefusal::none : PeerRefusal::relay_own_address;
   }
   for (const auto& range : allow_v4_) {
     if (in(address, range)) return PeerRefusal::none;

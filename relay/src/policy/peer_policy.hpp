@@ -22,9 +22,9 @@
 //                                   (port 0 = any port). Not overridden by anything but deny.
 //   3. the relay's own addresses -> relay_own_address, any port outside relay_ports (a port in
 //                                   relay_ports is another allocation: TURN-to-TURN is allowed,
-//                                   and so is a permission, which has no port). allow_peers does NOT override
-//                                   this: a broad allow range (say 10.0.0.0/8 for a private
-//                                   media network) must not silently open the relay's own
+//                                   and so is a permission, which has no port). allow_peers does
+//                                   NOT override this: a broad allow range (say 10.0.0.0/8 for a
+//                                   private media network) must not silently open the relay's own
 //                                   listeners, relay ports and local services to its clients.
 //   4. allow_peers (config)      -> allowed: exceptions carved out of the default ranges.
 //   5. default ranges            -> the range's refusal.

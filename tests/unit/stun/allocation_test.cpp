@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "allocation_counter.hpp"
 #include "podium/stun/attributes.hpp"
 #include "podium/stun/channel_data.hpp"
 #include "podium/stun/demux.hpp"
@@ -18,7 +19,6 @@
 #include "podium/stun/message_integrity.hpp"
 #include "podium/stun/xor_address.hpp"
 #include "test_vectors.hpp"
-#include "allocation_counter.hpp"
 
 namespace podium::stun {
 namespace {
