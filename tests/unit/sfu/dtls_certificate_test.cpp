@@ -1,4 +1,5 @@
 // Certificate generation/loading and SDP fingerprint handling (RFC 8122 section 5).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -12,7 +13,6 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <string>
 
 #include "dtls/certificate.hpp"
@@ -104,7 +104,7 @@ TEST(DtlsCertificate, GeneratesSelfSignedP256) {
   ASSERT_EQ(X509_digest(x509, EVP_sha256(), digest, &digest_length), 1);
   ASSERT_EQ(cert.fingerprint().digest().size(), 32u);
   EXPECT_TRUE(std::equal(digest, digest + digest_length, cert.fingerprint().digest().begin()));
-  EXPECT_TRUE(std::regex_match(cert.fingerprint_sdp(), std::regex("([0-9A-F]{2}:){31}[0-9A-F]{2}")))
+  EXPECT_THAT(cert.fingerprint_sdp(), ::testing::MatchesRegex("([0-9A-F]{2}:){31}[0-9A-F]{2}"))
       << cert.fingerprint_sdp();
 }
 
