@@ -14,6 +14,8 @@
 #include "podium/monitoring/metrics.hpp"
 #include "podium/monitoring/metrics_endpoint.hpp"
 #include "podium/relay/relay_server.hpp"
+#include "podium/relay/rest_credentials.hpp"
+#include "podium/sfu/sfu_server.hpp"
 #include "podium/signaling/signaling_server.hpp"
 #include "podium/version.hpp"
 
@@ -63,6 +65,7 @@ int serve(const std::optional<std::string>& config_path) {
 
   std::optional<monitoring::MetricsEndpoint> metrics_endpoint;
   std::optional<relay::RelayServer> relay_server;
+  std::optional<sfu::SfuServer> sfu_server;
   std::optional<signaling::SignalingServer> signaling_server;
 
   const char* starting = "";
@@ -82,23 +85,39 @@ int serve(const std::optional<std::string>& config_path) {
       }
     }
     if (config.sfu) {
-      logger->warn("the sfu section is present, but this build has no SFU yet; it is not started");
+      starting = "sfu";
+      sfu_server.emplace(*config.sfu, metrics);
+      sfu_server->start();
+      config::Endpoint media{config.sfu->announced_ip.value_or(config.sfu->listen_ip),
+                             sfu_server->udp_port()};
+      announce("sfu", "udp://" + media.to_string());
     }
     if (config.signaling) {
       starting = "signaling";
-      signaling_server.emplace(control, *config.signaling, metrics);
+      signaling::SignalingDeps deps;
+      if (sfu_server) deps.sessions = &sfu_server->sessions();
+      // Clients get the bundled relay as their ICE servers, with fresh REST credentials.
+      if (relay_server && !config.relay->auth_secrets.empty()) {
+        auto relay_config = *config.relay;
+        relay_config.listen = relay_server->listeners();
+        deps.ice = signaling::IceServerSource{relay::ice_server_uris(relay_config),
+                                              config.relay->auth_secrets.front(),
+                                              config.relay->credential_ttl};
+      }
+      signaling_server.emplace(control, *config.signaling, metrics, std::move(deps));
       signaling_server->start();
       announce("signaling", http_url(signaling_server->local_endpoint()));
     }
   } catch (const std::runtime_error& e) {  // std:: and boost::system::system_error, TLS files
     std::fprintf(stderr, "podium: cannot start %s: %s\n", starting, e.what());
     logger->error("cannot start {}: {}", starting, e.what());
+    if (sfu_server) sfu_server->stop();
     if (relay_server) relay_server->stop();
     return 1;
   }
 
-  if (!config.metrics && !config.relay && !config.signaling) {
-    std::fprintf(stderr, "podium: %s runs nothing (no metrics, relay or signaling section)\n",
+  if (!config.metrics && !config.relay && !config.sfu && !config.signaling) {
+    std::fprintf(stderr, "podium: %s runs nothing (no metrics, relay, sfu or signaling section)\n",
                  config.source.c_str());
     return 1;
   }
@@ -117,6 +136,7 @@ int serve(const std::optional<std::string>& config_path) {
     logger->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     if (metrics_endpoint) metrics_endpoint->set_ready(false);
     if (signaling_server) signaling_server->stop();
+    if (sfu_server) sfu_server->stop();
     if (relay_server) relay_server->stop();
     if (metrics_endpoint) metrics_endpoint->stop();
     control.stop();

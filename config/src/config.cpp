@@ -698,9 +698,9 @@ class Loader {
   }
 
   SfuConfig read_sfu(const Value& value, std::vector<Socket>& sockets) {
-    Section section(
-        *this, value,
-        {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions", "consent_timeout"});
+    Section section(*this, value,
+                    {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions",
+                     "consent_timeout", "certificate"});
     SfuConfig sfu;
     Value listen_at = section.missing("listen_ip");
     if (const Value* listen_ip = section.get("listen_ip")) {
@@ -731,6 +731,9 @@ class Loader {
     }
     if (const Value* consent = section.get("consent_timeout")) {
       sfu.consent_timeout = read_seconds(*consent, std::chrono::seconds{5});
+    }
+    if (const Value* certificate = section.get("certificate")) {
+      sfu.certificate = read_tls(*certificate);
     }
     return sfu;
   }

@@ -16,13 +16,18 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "net/udp_batch.hpp"
+#include "podium/common/udp_batch.hpp"
 #include "podium/stun/message.hpp"
 #include "policy/source_rate_limiter.hpp"
 #include "turn/allocation.hpp"
 #include "turn/shared_state.hpp"
 
 namespace podium::relay {
+
+// Room for a STUN response or a TURN header in front of relayed data.
+using SendBatch = net::BasicSendBatch<576>;
+using net::kRecvBatch;
+using net::RecvBatch;
 
 class StreamConnection;
 

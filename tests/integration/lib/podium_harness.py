@@ -92,7 +92,7 @@ class Podium:
     def stderr(self):
         if not self._stderr.closed:  # stop() closes it
             self._stderr.flush()
-        with open(self.stderr_path) as f:
+        with open(self.stderr_path, errors="replace") as f:
             return f.read()
 
     def signal(self, sig):

@@ -65,6 +65,8 @@ struct SfuConfig {
   unsigned workers = 0;  // 0 = one per core
   unsigned max_sessions = 5000;
   std::chrono::seconds consent_timeout{30};
+  // DTLS certificate (ECDSA P-256 recommended) and key; none: a fresh one is generated at start.
+  std::optional<TlsConfig> certificate;
 };
 
 struct SignalingConfig {

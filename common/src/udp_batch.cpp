@@ -1,8 +1,8 @@
-#include "net/udp_batch.hpp"
+#include "podium/common/udp_batch.hpp"
 
 #include <cerrno>
 
-namespace podium::relay {
+namespace podium::net {
 
 namespace {
 constexpr std::uint8_t kZeros[4] = {0, 0, 0, 0};
@@ -40,41 +40,35 @@ ReceivedDatagram RecvBatch::at(std::size_t index) const {
   return out;
 }
 
-SendBatch::Entry& SendBatch::next() {
-  if (count_ == kSendBatch) flush();
-  Entry& entry = entries_[count_];
-  entry.head_length = 0;
-  entry.payload = {};
-  entry.padding = 0;
-  return entry;
-}
-
-std::size_t SendBatch::flush() {
+std::size_t send_batched(const SendParts* entries, std::size_t count, mmsghdr* messages,
+                         std::array<iovec, 3>* iovs) {
   std::size_t failed = 0;
-  for (std::size_t i = 0; i < count_; ++i) {
-    Entry& entry = entries_[i];
-    auto& iov = iov_[i];
+  for (std::size_t i = 0; i < count; ++i) {
+    const SendParts& entry = entries[i];
+    auto& iov = iovs[i];
     std::size_t parts = 0;
-    if (entry.head_length) iov[parts++] = {entry.head.data(), entry.head_length};
+    if (!entry.head.empty()) {
+      iov[parts++] = {const_cast<std::uint8_t*>(entry.head.data()), entry.head.size()};
+    }
     if (!entry.payload.empty()) {
       iov[parts++] = {const_cast<std::uint8_t*>(entry.payload.data()), entry.payload.size()};
     }
     if (entry.padding) iov[parts++] = {const_cast<std::uint8_t*>(kZeros), entry.padding};
-    auto& header = messages_[i].msg_hdr;
+    auto& header = messages[i].msg_hdr;
     header = {};
-    header.msg_name = entry.destination.sa();
-    header.msg_namelen = entry.destination.length();
+    header.msg_name = const_cast<sockaddr*>(entry.destination->sa());
+    header.msg_namelen = entry.destination->length();
     header.msg_iov = iov.data();
     header.msg_iovlen = parts;
   }
   // One sendmmsg per run of datagrams leaving through the same socket.
   std::size_t start = 0;
-  while (start < count_) {
+  while (start < count) {
     std::size_t end = start + 1;
-    while (end < count_ && entries_[end].fd == entries_[start].fd) ++end;
+    while (end < count && entries[end].fd == entries[start].fd) ++end;
     std::size_t done = start;
     while (done < end) {
-      int n = ::sendmmsg(entries_[start].fd, &messages_[done], static_cast<unsigned>(end - done),
+      int n = ::sendmmsg(entries[start].fd, &messages[done], static_cast<unsigned>(end - done),
                          MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -86,8 +80,7 @@ std::size_t SendBatch::flush() {
     }
     start = end;
   }
-  count_ = 0;
   return failed;
 }
 
-}  // namespace podium::relay
+}  // namespace podium::net

@@ -1,0 +1,113 @@
+// A room: one presenter publishing Opus and the guests listening. The presenter's stream is
+// decrypted once; forward_audio() rewrites it per guest (SSRC, sequence number, timestamp,
+// payload type, audio-level extension id) and protects it with that guest's own SRTP context,
+// queueing every copy into one sendmmsg batch.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "podium/common/udp_batch.hpp"
+#include "rtp/rtp_packet.hpp"
+
+namespace podium::sfu {
+
+class Session;
+
+// Largest datagram the SFU sends (an RTP packet plus SRTP tag, a DTLS flight fragment).
+inline constexpr std::size_t kMaxMediaDatagram = 1500;
+using MediaSendBatch = net::BasicSendBatch<kMaxMediaDatagram>;
+
+// The room's output stream, continuous across presenters: whichever presenter (or SSRC) feeds
+// the room, guests see one sequence-number space without gaps and a timestamp that advances with
+// wall-clock time across a switch (at least one 20 ms frame), never jumping back or ahead.
+class OutputTimeline {
+ public:
+  static constexpr std::uint32_t kClockRate = 48000;  // Opus RTP clock (RFC 7587 section 4.1)
+
+  struct Mapped {
+    std::uint16_t sequence;
+    std::uint32_t timestamp;
+  };
+  // Maps an input packet of source `ssrc`. A new SSRC re-anchors the mapping after the last
+  // output packet. `now` is the arrival time.
+  Mapped map(std::uint32_t ssrc, std::uint16_t sequence, std::uint32_t timestamp,
+             std::chrono::steady_clock::time_point now);
+  // The output timestamp for an input timestamp of the current source (SR translation).
+  std::optional<std::uint32_t> map_timestamp(std::uint32_t ssrc, std::uint32_t timestamp) const;
+
+ private:
+  bool started_ = false;
+  bool source_valid_ = false;
+  std::uint32_t source_ssrc_ = 0;
+  std::uint16_t seq_delta_ = 0;
+  std::uint32_t ts_delta_ = 0;
+  std::uint16_t last_seq_ = 0;
+  std::uint32_t last_ts_ = 0;
+  std::chrono::steady_clock::time_point last_time_{};
+};
+
+// "Presenter speaking" from the RFC 6464 audio level: speaking while any packet of the last
+// kHold had a level at or above kThreshold (level <= 50 -dBov).
+class SpeakingDetector {
+ public:
+  static constexpr std::uint8_t kThreshold = 50;
+  static constexpr std::chrono::milliseconds kHold{500};
+  void on_level(std::uint8_t level, std::chrono::steady_clock::time_point now) {
+    if (level <= kThreshold) last_loud_ = now;
+  }
+  bool speaking(std::chrono::steady_clock::time_point now) const {
+    return last_loud_ != std::chrono::steady_clock::time_point{} && now - last_loud_ <= kHold;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_loud_{};
+};
+
+struct FanOutResult {
+  std::uint32_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t protect_errors = 0;
+};
+
+class Room {
+ public:
+  explicit Room(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+
+  Session* presenter() const { return presenter_; }
+  // Returns the previous presenter (to be closed as replaced), if any.
+  Session* set_presenter(Session* session);
+  void add_guest(Session& session);
+  void remove(Session& session);
+  const std::vector<Session*>& guests() const { return guests_; }
+  bool empty() const { return presenter_ == nullptr && guests_.empty(); }
+
+  OutputTimeline& timeline() { return timeline_; }
+  SpeakingDetector& speaking() { return speaking_; }
+
+  // Queues one protected copy of the presenter's decrypted packet for every guest with keyed
+  // SRTP and a remote address. `audio_level` is forwarded where the guest negotiated it. Guests
+  // whose SRTP protect fails are marked closing (srtp_failed); the rest are unaffected.
+  FanOutResult forward_audio(const rtp::RtpHeader& header, std::span<const std::uint8_t> payload,
+                             std::optional<rtp::AudioLevel> audio_level,
+                             std::chrono::steady_clock::time_point now, int fd,
+                             MediaSendBatch& batch);
+
+  // Sends each guest an SR translated from the presenter's (RFC 3550 section 7.2: the SFU is
+  // the sender of each guest's stream, so the counts are that guest's own).
+  void forward_sender_report(const rtp::SenderInfo& info, int fd, MediaSendBatch& batch);
+
+ private:
+  std::string name_;
+  Session* presenter_ = nullptr;
+  std::vector<Session*> guests_;
+  OutputTimeline timeline_;
+  SpeakingDetector speaking_;
+};
+
+}  // namespace podium::sfu

@@ -1,0 +1,106 @@
+// The SFU's media thread: its own io_context and the single UDP port every session shares. A
+// datagram is demultiplexed by its first byte (RFC 7983 section 7: STUN, DTLS, RTP/RTCP), then
+// routed to a session: STUN Binding requests by the local ICE ufrag in USERNAME, everything else
+// by the source address a valid check came from. The worker owns sessions and rooms; signaling
+// reaches it through SfuServer, which runs the control calls below on this thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "dtls/dtls_context.hpp"
+#include "podium/common/udp_batch.hpp"
+#include "podium/config/config.hpp"
+#include "podium/sfu/session_service.hpp"
+#include "room/room.hpp"
+#include "session/session.hpp"
+#include "sfu_metrics.hpp"
+
+namespace podium::sfu {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+
+class MediaWorker final : public DatagramSender {
+ public:
+  MediaWorker(const config::SfuConfig& config, const dtls::DtlsContext& dtls, SfuMetrics& metrics);
+  ~MediaWorker() override;
+
+  // Binds the UDP port (throws on failure: startup path); returns the bound port.
+  std::uint16_t bind();
+  void start();  // runs the thread
+  void stop();   // closes every session, stops the thread
+  boost::asio::io_context& io() { return io_; }
+
+  // Control calls; run on the worker thread only.
+  Result<SessionAnswer, SessionError> create_session(const SessionOffer& offer);
+  Result<SessionUpdate, SessionError> update_session(const std::string& room,
+                                                     const std::string& session_id,
+                                                     const std::string& sdpfrag,
+                                                     const std::string& if_match);
+  Result<Ok, SessionError> close_session(const std::string& room, const std::string& session_id);
+
+  // DatagramSender: queues into the send batch (flushed after each receive batch and tick).
+  void send_datagram(const SocketAddress& destination,
+                     std::span<const std::uint8_t> datagram) override;
+
+ private:
+  void arm_receive();
+  void on_readable();
+  void handle_datagram(std::span<std::uint8_t> data, const SocketAddress& source);
+  void handle_stun(std::span<const std::uint8_t> data, const SocketAddress& source);
+  void handle_rtp(Session& session, std::span<std::uint8_t> data);
+  void handle_rtcp(Session& session, std::span<std::uint8_t> data);
+  void on_dtls_state(Session& session, dtls::DtlsState state);
+  void send_receiver_report(Session& presenter);
+
+  void arm_tick();
+  void on_tick();
+  void close_pending();
+  void destroy_session(Session& session);
+  void flush();
+  WorkerGauges gauges() const;
+  Session* find_session(const std::string& room, const std::string& id);
+  std::string etag_of(const Session& session) const;
+
+  config::SfuConfig config_;
+  const dtls::DtlsContext& dtls_;
+  SfuMetrics& metrics_;
+  boost::asio::io_context io_;
+  boost::asio::ip::udp::socket socket_;
+  boost::asio::steady_timer tick_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::string candidate_ip_;
+
+  std::unique_ptr<net::RecvBatch> recv_;
+  std::unique_ptr<MediaSendBatch> send_;
+  std::chrono::steady_clock::time_point now_{};
+  WorkerCounters counters_;
+  std::array<std::uint8_t, 1024> stun_out_{};
+
+  std::unordered_map<std::string, std::unique_ptr<Session>, StringHash, std::equal_to<>> sessions_;
+  std::unordered_map<std::string, Session*, StringHash, std::equal_to<>> by_ufrag_;
+  std::unordered_map<SocketAddress, Session*, SocketAddressHash> by_address_;
+  std::unordered_map<std::string, std::unique_ptr<Room>, StringHash, std::equal_to<>> rooms_;
+  std::unordered_set<Session*> handshaking_;
+  std::vector<Session*> closing_;
+  std::chrono::steady_clock::time_point next_second_{};
+};
+
+}  // namespace podium::sfu
