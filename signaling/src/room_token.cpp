@@ -105,6 +105,15 @@ std::string_view to_string(TokenCheck check) {
   return "malformed";
 }
 
+std::optional<std::chrono::system_clock::time_point> room_token_expiry(std::string_view token) {
+  auto parts = split(token, '.');
+  if (parts.size() != 5 || parts[0] != "v1") return std::nullopt;
+  long long expiry = 0;
+  auto [end, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), expiry);
+  if (ec != std::errc() || end != parts[3].data() + parts[3].size()) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(expiry));
+}
+
 TokenCheck verify_room_token(std::string_view secret, std::string_view token, std::string_view room,
                              Role role, std::chrono::system_clock::time_point now) {
   if (token.size() > 512) return TokenCheck::malformed;

@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -11,7 +12,9 @@
 #include "podium/common/http_server.hpp"
 #include "podium/common/random.hpp"
 #include "podium/monitoring/logging.hpp"
+#include "podium/relay/rest_credentials.hpp"
 #include "podium/signaling/room_token.hpp"
+#include "podium/signaling/whip_http.hpp"
 
 namespace podium::signaling {
 
@@ -44,11 +47,21 @@ void json_error(http::Response& response, http::Status status, std::string_view 
                  "application/json");
 }
 
+// Authorization: Bearer <token> (RFC 6750 section 2.1); the scheme is case-insensitive (RFC 9110
+// section 11.1).
 std::string_view bearer_token(const http::Request& request) {
-  auto header = request[bhttp::field::authorization];
-  constexpr std::string_view prefix = "Bearer ";
-  if (header.size() <= prefix.size() || !header.starts_with(prefix)) return {};
-  return header.substr(prefix.size());
+  std::string_view header = request[bhttp::field::authorization];
+  constexpr std::string_view scheme = "bearer ";
+  if (header.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    char c = header[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != scheme[i]) return {};
+  }
+  auto token = header.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -57,12 +70,27 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 constexpr std::size_t kMaxRooms = 100000;
 
+// WHIP/WHEP request counters: endpoint x method x result, all created up front (bounded labels).
+enum class SessionMethod : std::uint8_t { post, patch, del };
+enum class SessionResult : std::uint8_t { ok, client_error, server_error };
+
+SessionResult result_of(unsigned status) {
+  if (status >= 500) return SessionResult::server_error;
+  if (status >= 400) return SessionResult::client_error;
+  return SessionResult::ok;
+}
+
+void text_error(http::Response& response, http::Status status, std::string_view reason) {
+  http::set_body(response, status, std::string(reason) + "\n");
+}
+
 }  // namespace
 
 struct SignalingServer::Impl {
   Impl(boost::asio::io_context& io, const config::SignalingConfig& cfg,
-       monitoring::Metrics& metrics)
+       monitoring::Metrics& metrics, SignalingDeps dependencies)
       : config(cfg),
+        deps(std::move(dependencies)),
         rooms_created(prometheus::BuildCounter()
                           .Name("podium_signaling_rooms_created_total")
                           .Help("Rooms created through POST /api/rooms.")
@@ -82,6 +110,11 @@ struct SignalingServer::Impl {
                      .Name("podium_signaling_http_requests_total")
                      .Help("HTTP requests answered by the signaling listener, by status class.")
                      .Register(metrics.registry())),
+        session_requests(prometheus::BuildCounter()
+                             .Name("podium_signaling_sessions_requests_total")
+                             .Help("WHIP/WHEP requests (POST creates, PATCH updates, DELETE ends "
+                                   "a session), by endpoint, method and result.")
+                             .Register(metrics.registry())),
         server(io,
                http::ServerOptions{
                    .listen = {cfg.listen.address, cfg.listen.port},
@@ -96,6 +129,27 @@ struct SignalingServer::Impl {
     // Open rooms need no secret from the operator; tokens are still minted (and checked when a
     // client sends one), with a secret that lives as long as the process.
     if (config.token_secret.empty()) config.token_secret = random_token(32);
+    // mint_ice_credential() refuses an empty secret or a negative TTL: drop such a source here
+    // rather than fail a request after its session exists.
+    if (deps.ice &&
+        (deps.ice->secret.empty() || deps.ice->ttl.count() < 0 || deps.ice->uris.empty())) {
+      if (!deps.ice->uris.empty()) {
+        log::get("signaling")->warn("no TURN secret: WHIP/WHEP answers carry no ICE servers");
+      }
+      deps.ice.reset();
+    }
+    static constexpr std::array<std::string_view, 3> methods{"post", "patch", "delete"};
+    static constexpr std::array<std::string_view, 3> results{"ok", "client_error", "server_error"};
+    for (auto endpoint : {whip::Endpoint::whip, whip::Endpoint::whep}) {
+      for (std::size_t m = 0; m < methods.size(); ++m) {
+        for (std::size_t r = 0; r < results.size(); ++r) {
+          session_counters[static_cast<std::size_t>(endpoint)][m][r] =
+              &session_requests.Add({{"endpoint", std::string(whip::to_string(endpoint))},
+                                     {"method", std::string(methods[m])},
+                                     {"result", std::string(results[r])}});
+        }
+      }
+    }
   }
 
   std::string base_url() const {
@@ -180,6 +234,221 @@ struct SignalingServer::Impl {
     rooms_active.Set(static_cast<double>(rooms.size()));
   }
 
+  // --- WHIP (RFC 9725) and WHEP ---------------------------------------------------------------
+
+  // Every request to /whip/... and /whep/... (CORS headers already set).
+  void handle_session_request(const whip::Target& target, const http::Request& request,
+                              http::Response& response) {
+    const bool endpoint_url = target.session.empty();
+    if (request.method() == bhttp::verb::options) return session_preflight(endpoint_url, response);
+    // The endpoint URL takes POST; a session URL PATCH and DELETE (RFC 9725 sections 4.2, 4.3).
+    std::optional<SessionMethod> method;
+    if (endpoint_url && request.method() == bhttp::verb::post) method = SessionMethod::post;
+    if (!endpoint_url && request.method() == bhttp::verb::patch) method = SessionMethod::patch;
+    if (!endpoint_url && request.method() == bhttp::verb::delete_) method = SessionMethod::del;
+    if (!method) {
+      response.set(bhttp::field::allow, endpoint_url ? "POST, OPTIONS" : "PATCH, DELETE, OPTIONS");
+      return text_error(response, http::Status::method_not_allowed, "method not allowed");
+    }
+    handle_session_method(target, *method, request, response);
+    session_counters[static_cast<std::size_t>(target.endpoint)][static_cast<std::size_t>(*method)]
+                    [static_cast<std::size_t>(result_of(response.result_int()))]
+                        ->Increment();
+  }
+
+  // CORS pre-flight (Fetch standard). No ICE servers here, although RFC 9725 section 4.4 would
+  // allow them: a pre-flight carries no Authorization, and TURN credentials for anyone who asks
+  // would open the relay to everyone.
+  void session_preflight(bool endpoint_url, http::Response& response) {
+    response.set(bhttp::field::access_control_allow_methods, "POST, PATCH, DELETE, OPTIONS");
+    response.set(bhttp::field::access_control_allow_headers,
+                 "Authorization, Content-Type, If-Match");
+    response.set(bhttp::field::access_control_max_age, "86400");
+    if (!endpoint_url) response.set(bhttp::field::accept_patch, "application/trickle-ice-sdpfrag");
+    response.result(http::Status::no_content);
+  }
+
+  void handle_session_method(const whip::Target& target, SessionMethod method,
+                             const http::Request& request, http::Response& response) {
+    const std::string room(target.room);
+    if (!valid_room_name(room)) {
+      return json_error(response, http::Status::not_found, "no such room");
+    }
+    if (!target.session.empty() && !whip::valid_session_id(target.session)) {
+      return json_error(response, http::Status::not_found, "no such session");
+    }
+    if (deps.sessions == nullptr) {
+      response.set(bhttp::field::retry_after, "60");
+      return text_error(response, http::Status::service_unavailable, "no SFU in this process");
+    }
+    const Role role = target.endpoint == whip::Endpoint::whip ? Role::presenter : Role::guest;
+    const auto now = std::chrono::system_clock::now();
+    if (!authorize(request, room, role, now, response)) return;
+    switch (method) {
+      case SessionMethod::post:
+        return create_session(target, role, request, now, response);
+      case SessionMethod::patch:
+        return update_session(target, request, response);
+      case SessionMethod::del:
+        return close_session(target, response);
+    }
+  }
+
+  // RFC 9725 section 4.5: a Bearer token (RFC 6750) on every request, here the room token of
+  // `room` for `role` (a presenter's also admits a guest). Without one, open rooms let anyone in;
+  // a token that is sent is always checked. Fills the 401/403 and returns false when refused.
+  bool authorize(const http::Request& request, const std::string& room, Role role,
+                 std::chrono::system_clock::time_point now, http::Response& response) {
+    auto token = bearer_token(request);
+    if (token.empty()) {
+      if (config.open_rooms) return true;
+      auth_failures.Add({{"reason", "missing_token"}}).Increment();
+      response.set(bhttp::field::www_authenticate, "Bearer");
+      json_error(response, http::Status::unauthorized, "a room token is required");
+      return false;
+    }
+    auto check = verify_room_token(config.token_secret, token, room, role, now);
+    if (check == TokenCheck::ok) return true;
+    auth_failures.Add({{"reason", std::string(to_string(check))}}).Increment();
+    json_error(response, http::Status::forbidden,
+               "room token refused: " + std::string(to_string(check)));
+    return false;
+  }
+
+  // Whether `room` exists for a new session. Open rooms always do. Otherwise a room exists once
+  // created with POST /api/rooms, or once a presenter has published there (see
+  // remember_presenter_room), until its expiry; only a presenter may be first.
+  bool room_admits(const std::string& room, Role role, std::chrono::system_clock::time_point now) {
+    if (config.open_rooms || role == Role::presenter) return true;
+    expire_rooms(now);
+    return rooms.contains(room);
+  }
+
+  // A presenter with a valid token makes its room known until the token expires (tokens minted
+  // offline by `podium token` need no POST /api/rooms), extending what POST /api/rooms set.
+  void remember_presenter_room(const std::string& room, const http::Request& request,
+                               std::chrono::system_clock::time_point now) {
+    if (config.open_rooms) return;
+    auto token = bearer_token(request);
+    auto expiry = room_token_expiry(token);
+    if (!expiry) return;
+    expire_rooms(now);
+    auto it = rooms.find(room);
+    if (it != rooms.end()) {
+      if (it->second < *expiry) it->second = *expiry;
+      return;
+    }
+    // Full: this presenter is served, but its guests get 404 until rooms expire.
+    if (rooms.size() >= kMaxRooms) return;
+    rooms.emplace(room, *expiry);
+    rooms_active.Set(static_cast<double>(rooms.size()));
+  }
+
+  // POST /whip/{room} and /whep/{room}: an SDP offer in, 201 with the answer out (RFC 9725
+  // section 4.2).
+  void create_session(const whip::Target& target, Role role, const http::Request& request,
+                      std::chrono::system_clock::time_point now, http::Response& response) {
+    const std::string room(target.room);
+    if (!room_admits(room, role, now)) {
+      return json_error(response, http::Status::not_found, "no such room");
+    }
+    if (!whip::has_media_type(request[bhttp::field::content_type], "application/sdp")) {
+      response.set(bhttp::field::accept, "application/sdp");
+      return text_error(response, http::Status::unsupported_media_type,
+                        "the offer must be application/sdp");
+    }
+    if (request.body().empty()) {
+      return text_error(response, http::Status::bad_request, "empty SDP offer");
+    }
+    sfu::SessionOffer offer{
+        .role = role == Role::presenter ? sfu::SessionRole::presenter : sfu::SessionRole::guest,
+        .room = room,
+        .sdp = request.body(),
+    };
+    auto answer = deps.sessions->create_session(offer);
+    if (!answer) return session_error(response, answer.error());
+    if (role == Role::presenter) remember_presenter_room(room, request, now);
+
+    const std::string endpoint(whip::to_string(target.endpoint));
+    std::string location;  // built by appends: GCC 12 misreads chained + (bug 105329)
+    location.append("/").append(endpoint).append("/").append(room).append("/").append(
+        answer->session_id);
+    response.set(bhttp::field::location, location);
+    response.set(bhttp::field::etag, whip::etag_field(answer->etag));
+    // RFC 9725 section 4.4: the ICE servers as Link header fields, one per server, with a TURN
+    // REST credential of its own for this session (the relay counts user_quota per session).
+    if (deps.ice) {
+      auto credential = relay::mint_ice_credential(
+          deps.ice->secret, std::string(endpoint).append("-").append(answer->session_id),
+          deps.ice->ttl);
+      for (auto& link :
+           whip::ice_server_links(deps.ice->uris, credential.username, credential.credential)) {
+        response.insert(bhttp::field::link, link);
+      }
+    }
+    http::set_body(response, http::Status::created, std::move(answer->sdp), "application/sdp");
+    log::with(*log::get("signaling"), spdlog::level::info, "session", answer->session_id,
+              "{} session created in room {}", endpoint, room);
+  }
+
+  // PATCH on a session URL: trickle ICE or an ICE restart (RFC 9725 section 4.3, RFC 8840).
+  void update_session(const whip::Target& target, const http::Request& request,
+                      http::Response& response) {
+    if (!whip::has_media_type(request[bhttp::field::content_type],
+                              "application/trickle-ice-sdpfrag")) {
+      response.set(bhttp::field::accept_patch, "application/trickle-ice-sdpfrag");
+      return text_error(response, http::Status::unsupported_media_type,
+                        "PATCH takes application/trickle-ice-sdpfrag");
+    }
+    // RFC 9725 section 4.3.2: If-Match names the ICE session a trickle PATCH is for (412 when it
+    // is not the current one); section 4.3.3: an ICE restart carries If-Match: "*". The SFU
+    // compares; it gets the entity-tag without quotes, as it gave it.
+    auto updated = deps.sessions->update_session(
+        std::string(target.room), std::string(target.session), request.body(),
+        whip::if_match_tag(request[bhttp::field::if_match]));
+    if (!updated) return session_error(response, updated.error());
+    if (!updated->ice_restarted) {
+      response.result(http::Status::no_content);
+      return;
+    }
+    response.set(bhttp::field::etag, whip::etag_field(updated->etag));
+    http::set_body(response, http::Status::ok, std::move(updated->sdpfrag),
+                   "application/trickle-ice-sdpfrag");
+    log::with(*log::get("signaling"), spdlog::level::info, "session", target.session,
+              "ICE restart in room {}", target.room);
+  }
+
+  // DELETE on a session URL ends the session (RFC 9725 section 4.2).
+  void close_session(const whip::Target& target, http::Response& response) {
+    auto closed =
+        deps.sessions->close_session(std::string(target.room), std::string(target.session));
+    if (!closed) return session_error(response, closed.error());
+    response.result(http::Status::ok);
+    log::with(*log::get("signaling"), spdlog::level::info, "session", target.session,
+              "{} session ended in room {}", whip::to_string(target.endpoint), target.room);
+  }
+
+  // What a SessionService refusal is in HTTP (see sfu/session_service.hpp).
+  static void session_error(http::Response& response, const sfu::SessionError& error) {
+    switch (error.code) {
+      case sfu::SessionErrorCode::bad_offer:
+        return text_error(response, http::Status::bad_request,
+                          error.reason.empty() ? "unusable SDP" : error.reason);
+      case sfu::SessionErrorCode::not_found:
+        return json_error(response, http::Status::not_found, "no such session");
+      case sfu::SessionErrorCode::capacity:
+      case sfu::SessionErrorCode::unavailable:
+        response.set(bhttp::field::retry_after, "5");
+        return text_error(response, http::Status::service_unavailable,
+                          error.reason.empty() ? "the SFU is busy" : error.reason);
+      case sfu::SessionErrorCode::precondition_failed:
+        return text_error(
+            response, http::Status::precondition_failed,
+            error.reason.empty() ? "If-Match does not name the current ICE session" : error.reason);
+    }
+    text_error(response, http::Status::internal_server_error, "unknown SFU error");
+  }
+
   void count(unsigned status) {
     static const char* classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
     unsigned index = status / 100 - 1;
@@ -215,6 +484,12 @@ struct SignalingServer::Impl {
       }
       return json_error(response, http::Status::not_found, "not found");
     }
+    if (whip::is_whip_path(path)) {
+      add_cors(response);
+      auto target = whip::parse_target(path);
+      if (!target) return json_error(response, http::Status::not_found, "not found");
+      return handle_session_request(*target, request, response);
+    }
     if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
       response.set(bhttp::field::allow, "GET, HEAD");
       return http::set_body(response, http::Status::method_not_allowed, "method not allowed\n");
@@ -231,17 +506,21 @@ struct SignalingServer::Impl {
   }
 
   config::SignalingConfig config;
+  SignalingDeps deps;
   prometheus::Counter& rooms_created;
   prometheus::Gauge& rooms_active;
   prometheus::Family<prometheus::Counter>& auth_failures;
   std::map<std::string, std::chrono::system_clock::time_point> rooms;  // room -> expiry
   prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Counter>& session_requests;
+  // [endpoint][SessionMethod][SessionResult]
+  std::array<std::array<std::array<prometheus::Counter*, 3>, 3>, 2> session_counters{};
   http::Server server;
 };
 
 SignalingServer::SignalingServer(boost::asio::io_context& io, const config::SignalingConfig& config,
-                                 monitoring::Metrics& metrics)
-    : impl_(std::make_unique<Impl>(io, config, metrics)) {}
+                                 monitoring::Metrics& metrics, SignalingDeps deps)
+    : impl_(std::make_unique<Impl>(io, config, metrics, std::move(deps))) {}
 SignalingServer::~SignalingServer() = default;
 void SignalingServer::start() {
   impl_->server.start();

@@ -610,16 +610,20 @@ Result<SessionUpdate, SessionError> MediaWorker::update_session(const std::strin
   auto fragment = sdp::parse_sdpfrag(sdpfrag);
   if (!fragment) return fail(error(SessionErrorCode::bad_offer, fragment.error()));
   auto& ice = session->ice();
-  if (!fragment->ice_restart(ice.remote().ufrag, ice.remote().pwd)) {
+  // RFC 9725 section 4.3.2, RFC 9110 section 13.1.1: an If-Match must name the current ICE
+  // session (or be "*"); an ICE restart must carry one.
+  const std::string current = etag_of(*session);
+  const bool names_current =
+      if_match == "*" || if_match == current || if_match == "\"" + current + "\"";
+  const bool restart = fragment->ice_restart(ice.remote().ufrag, ice.remote().pwd);
+  if ((restart || !if_match.empty()) && !names_current) {
+    return fail(error(SessionErrorCode::precondition_failed,
+                      "If-Match does not name the current ICE session"));
+  }
+  if (!restart) {
     // Trickle: an ICE-lite agent answers whatever checks arrive, so remote candidates need no
     // action (RFC 8445 section 2.5); the fragment is validated and accepted.
     return SessionUpdate{};
-  }
-  // RFC 9725 section 4.3.2: an ICE restart names the ICE session it replaces.
-  const std::string current = "\"" + etag_of(*session) + "\"";
-  if (if_match != "*" && if_match != current && if_match != etag_of(*session)) {
-    return fail(error(SessionErrorCode::precondition_failed,
-                      "If-Match does not name the current ICE session"));
   }
   if (!fragment->ice_ufrag || !fragment->ice_pwd) {
     return fail(error(SessionErrorCode::bad_offer, "an ICE restart needs ice-ufrag and ice-pwd"));

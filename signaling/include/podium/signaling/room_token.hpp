@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,9 @@ std::string_view to_string(TokenCheck check);  // snake_case, for metric labels
 // A presenter token also admits its holder as a guest of the same room.
 TokenCheck verify_room_token(std::string_view secret, std::string_view token, std::string_view room,
                              Role role, std::chrono::system_clock::time_point now);
+
+// The expiry a token carries, read without checking anything else: use it once
+// verify_room_token() said ok. nullopt when the token is not of the v1 form.
+std::optional<std::chrono::system_clock::time_point> room_token_expiry(std::string_view token);
 
 }  // namespace podium::signaling

@@ -1,21 +1,44 @@
-// HTTP signaling on `signaling.listen`: the web client and, as they land, the rooms API and
-// WHIP/WHEP endpoints.
+// HTTP signaling on `signaling.listen`: the web client, the rooms API and the WHIP (RFC 9725)
+// and WHEP endpoints (docs/signaling.md).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "podium/config/config.hpp"
 #include "podium/monitoring/metrics.hpp"
+#include "podium/sfu/session_service.hpp"
 
 namespace podium::signaling {
+
+// Where TURN/STUN servers for WHIP/WHEP clients come from: the relay's URIs (as
+// relay::ice_server_uris() produces them) and its TURN REST secret. Every 201 carries one Link
+// header field per URI, with a fresh REST credential valid for `ttl` on the turn:/turns: ones.
+struct IceServerSource {
+  std::vector<std::string> uris;  // turn:/turns:/stun: URIs
+  std::string secret;             // TURN REST API secret (relay.auth_secrets[0])
+  std::chrono::seconds ttl{86400};
+};
+
+// What signaling uses of the other components in the process.
+struct SignalingDeps {
+  // The SFU that WHIP/WHEP sessions go to; null answers them 503 (no SFU in this process). Must
+  // outlive the SignalingServer, or at least its stop().
+  sfu::SessionService* sessions = nullptr;
+  // ICE servers for WHIP/WHEP answers; none without a relay in the process.
+  std::optional<IceServerSource> ice;
+};
 
 class SignalingServer {
  public:
   SignalingServer(boost::asio::io_context& io, const config::SignalingConfig& config,
-                  monitoring::Metrics& metrics);
+                  monitoring::Metrics& metrics, SignalingDeps deps = {});
   ~SignalingServer();
   void start();  // throws on bind failure
   void stop();

@@ -1,0 +1,771 @@
+// podium-load: drives real WHIP/WHEP sessions against a running `podium serve`, with the SFU's
+// own ICE, DTLS and SRTP code in the client role. One presenter publishes a libopus-encoded
+// 440 Hz tone; N guests receive it; a sample of guests decrypts and decodes every packet, the
+// rest count packets by RTP sequence number (the RTP header is not encrypted, RFC 3711 section
+// 3.1). Prints one JSON line of results. `--mode floor` instead measures the floor: a child
+// process sends pre-encrypted packets to the same number of sockets with sendmmsg and no SFU.
+//
+//   podium-load --signaling http://127.0.0.1:8080 --guests 1000 --seconds 10 --podium-pid PID
+//   podium-load --mode floor --guests 1000 --seconds 10
+#include <opus/opus.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "dtls/certificate.hpp"
+#include "dtls/dtls_context.hpp"
+#include "dtls/dtls_transport.hpp"
+#include "ice/ice_lite_agent.hpp"
+#include "podium/common/random.hpp"
+#include "podium/common/socket_address.hpp"
+#include "podium/common/udp_batch.hpp"
+#include "podium/stun/credentials.hpp"
+#include "podium/stun/demux.hpp"
+#include "podium/stun/message.hpp"
+#include "podium/stun/message_builder.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "sdp/session_description.hpp"
+#include "srtp/srtp.hpp"
+
+namespace podium::load {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using sfu::rtp::load16;
+
+constexpr int kSampleRate = 48000;
+constexpr int kFrameSamples = 960;  // 20 ms
+constexpr std::size_t kSendRing = 1 << 16;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds (user + system) of a process, from /proc/PID/stat fields 14 and 15.
+double process_cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double process_rss_mib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP (control path: one blocking request per session setup)
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  std::string location;
+};
+
+struct Url {
+  std::string host;
+  std::string port;
+};
+
+Url parse_url(const std::string& url) {
+  auto rest = url.substr(url.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  return {rest.substr(0, colon), colon == std::string::npos ? "80" : rest.substr(colon + 1)};
+}
+
+HttpResult http_post(const Url& url, const std::string& target, const std::string& body,
+                     const std::string& token) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve(url.host, url.port));
+  bhttp::request<bhttp::string_body> request{bhttp::verb::post, target, 11};
+  request.set(bhttp::field::host, url.host);
+  request.set(bhttp::field::content_type, "application/sdp");
+  if (!token.empty()) request.set(bhttp::field::authorization, "Bearer " + token);
+  request.body() = body;
+  request.prepare_payload();
+  bhttp::write(stream, request);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> response;
+  bhttp::read(stream, buffer, response);
+  beast::error_code ec;
+  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  return {static_cast<int>(response.result_int()), response.body(),
+          std::string(response[bhttp::field::location])};
+}
+
+// ---------------------------------------------------------------------------------------------
+// One client peer connection
+
+enum class Role { presenter, guest };
+
+class Peer final : public sfu::dtls::DtlsSink {
+ public:
+  Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode)
+      : role_(role), context_(context), decode_(decode) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    int size = 1 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    auto credentials = sfu::ice::generate_credentials();
+    ufrag_ = credentials.ufrag;
+    pwd_ = credentials.pwd;
+    ssrc_ = static_cast<std::uint32_t>(std::hash<std::string>{}(ufrag_)) | 1;
+    if (decode_) {
+      int error = 0;
+      decoder_ = opus_decoder_create(kSampleRate, 1, &error);
+    }
+  }
+  ~Peer() override {
+    if (decoder_) opus_decoder_destroy(decoder_);
+    ::close(fd_);
+  }
+
+  int fd() const { return fd_; }
+  bool connected() const { return srtp_ready_; }
+  bool failed() const { return failed_; }
+  std::uint32_t ssrc() const { return ssrc_; }
+
+  std::string offer(const sfu::dtls::Fingerprint& fingerprint) const {
+    const bool presenter = role_ == Role::presenter;
+    std::string sdp =
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+        "a=msid-semantic: WMS\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+        "a=ice-ufrag:" +
+        ufrag_ + "\r\na=ice-pwd:" + pwd_ +
+        "\r\n"
+        "a=fingerprint:sha-256 " +
+        fingerprint.to_sdp() +
+        "\r\na=setup:actpass\r\na=mid:0\r\n"
+        "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
+        std::string(presenter ? "a=sendonly\r\n" : "a=recvonly\r\n") +
+        "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n";
+    if (presenter) sdp += "a=ssrc:" + std::to_string(ssrc_) + " cname:load\r\n";
+    return sdp;
+  }
+
+  // Takes the SFU's answer: ICE credentials, its candidate, fingerprint, setup.
+  bool accept_answer(const std::string& answer_sdp, Clock::time_point now) {
+    auto answer = sfu::sdp::parse(answer_sdp);
+    if (!answer || answer->media.empty()) return false;
+    const auto& m = answer->media.front();
+    const auto& ufrag = answer->effective_ice_ufrag(m);
+    const auto& pwd = answer->effective_ice_pwd(m);
+    if (!ufrag || !pwd || m.candidates.empty()) return false;
+    remote_ufrag_ = *ufrag;
+    key_ = stun::short_term_key(*pwd);
+    const auto& candidate = m.candidates.front();
+    sfu_ = SocketAddress::from(boost::asio::ip::make_address(candidate.address), candidate.port);
+    const auto& fp = answer->effective_fingerprints(m);
+    if (fp.empty()) return false;
+    auto fingerprint = sfu::dtls::Fingerprint::parse(
+        fp.front().algorithm, sfu::sdp::format_fingerprint_bytes(fp.front().bytes));
+    if (!fingerprint) return false;
+    auto setup = answer->effective_setup(m).value_or(sfu::sdp::Setup::active);
+    sfu::dtls::DtlsTransportOptions options;
+    // The SFU answers passive (DTLS server) to actpass: this side is then the client.
+    options.role =
+        setup == sfu::sdp::Setup::active ? sfu::dtls::Role::server : sfu::dtls::Role::client;
+    options.remote_fingerprints = {*fingerprint};
+    auto transport = sfu::dtls::DtlsTransport::create(context_, options, *this);
+    if (!transport) return false;
+    dtls_ = std::move(*transport);
+    send_check(now);
+    return true;
+  }
+
+  // RFC 8445 section 7.1.1 / 7.2.2: a controlling agent's check nominating the pair.
+  void send_check(Clock::time_point now) {
+    std::array<std::uint8_t, 512> buffer{};
+    stun::TransactionId id{};
+    random_bytes(id);
+    stun::MessageBuilder builder(buffer);
+    builder.start(stun::Method::kBinding, stun::Class::kRequest, id);
+    builder.add_string(stun::AttributeType::kUsername, remote_ufrag_ + ":" + ufrag_);
+    builder.add_u32(stun::AttributeType::kPriority, 0x7E7FFFFF);
+    builder.add_u64(stun::AttributeType::kIceControlling, 0x1234567890ABCDEFull);
+    builder.add_flag(stun::AttributeType::kUseCandidate);
+    builder.add_message_integrity(key_.span());
+    builder.add_fingerprint();
+    auto bytes = builder.finish();
+    if (bytes) send(*bytes);
+    last_check_ = now;
+  }
+  Clock::time_point last_check() const { return last_check_; }
+
+  // DtlsSink
+  void send(std::span<const std::uint8_t> datagram) override {
+    ::sendto(fd_, datagram.data(), datagram.size(), 0, sfu_.sa(), sfu_.length());
+  }
+  void on_state(sfu::dtls::DtlsState state) override {
+    if (state == sfu::dtls::DtlsState::failed || state == sfu::dtls::DtlsState::closed) {
+      failed_ = true;
+      return;
+    }
+    if (state != sfu::dtls::DtlsState::connected) return;
+    const auto* keys = dtls_->srtp_keys();
+    auto profile = sfu::srtp::profile_from_id(static_cast<std::uint16_t>(keys->profile));
+    if (!profile) {
+      failed_ = true;
+      return;
+    }
+    if (role_ == Role::presenter) {
+      auto sender = sfu::srtp::SrtpSender::create(*profile, keys->local.key(), keys->local.salt());
+      if (sender) sender_.emplace(std::move(*sender));
+    } else if (decode_) {
+      auto receiver =
+          sfu::srtp::SrtpReceiver::create(*profile, keys->remote.key(), keys->remote.salt());
+      if (receiver) receiver_.emplace(std::move(*receiver));
+    }
+    srtp_ready_ = true;
+  }
+
+  void on_timeout(Clock::time_point now) {
+    if (!dtls_) return;
+    auto at = dtls_->next_timeout();
+    if (at && *at <= now) dtls_->on_timeout(now);
+  }
+
+  // Everything this peer's socket received.
+  void on_readable(Clock::time_point now, const std::vector<Clock::time_point>* sent_at) {
+    for (;;) {
+      int n = recv_.receive(fd_);
+      if (n <= 0) return;
+      for (int i = 0; i < n; ++i) {
+        auto datagram = recv_.at(static_cast<std::size_t>(i));
+        std::span<std::uint8_t> data(const_cast<std::uint8_t*>(datagram.data.data()),
+                                     datagram.data.size());
+        switch (stun::classify_packet(data)) {
+          case stun::PacketKind::kStun: {
+            auto message = stun::MessageView::parse(data);
+            // The first success response means ICE is up: start DTLS as its client.
+            if (message && message->cls() == stun::Class::kSuccessResponse && dtls_ &&
+                dtls_->state() == sfu::dtls::DtlsState::new_ &&
+                dtls_->role() == sfu::dtls::Role::client) {
+              dtls_->start(now);
+            }
+            break;
+          }
+          case stun::PacketKind::kDtls:
+            if (dtls_) dtls_->feed(data, now);
+            break;
+          case stun::PacketKind::kRtp:
+            if (!stun::is_rtcp(data)) on_rtp(data, now, sent_at);
+            break;
+          default:
+            break;
+        }
+      }
+      if (n < static_cast<int>(net::kRecvBatch)) return;
+    }
+  }
+
+  void on_rtp(std::span<std::uint8_t> data, Clock::time_point now,
+              const std::vector<Clock::time_point>* sent_at) {
+    if (data.size() < 12) return;
+    const std::uint16_t seq = load16(&data[2]);
+    if (!have_offset_) {
+      // The presenter sends one probe packet, then pauses: the first packet any guest gets is
+      // the probe, which fixes this guest's sequence offset.
+      seq_offset_ = static_cast<std::uint16_t>(seq - probe_sequence);
+      have_offset_ = true;
+    }
+    const std::uint16_t presenter_seq = static_cast<std::uint16_t>(seq - seq_offset_);
+    ++received_;
+    if (sent_at && presenter_seq != probe_sequence) {
+      const auto sent = (*sent_at)[presenter_seq % kSendRing];
+      if (sent != Clock::time_point{}) {
+        latencies_us.push_back(
+            static_cast<float>(std::chrono::duration<double, std::micro>(now - sent).count()));
+      }
+    }
+    if (decode_ && receiver_) {
+      auto length = receiver_->unprotect(data);
+      if (!length) {
+        ++decode_errors_;
+        return;
+      }
+      auto header = sfu::rtp::parse_rtp(data.first(*length));
+      if (!header) {
+        ++decode_errors_;
+        return;
+      }
+      std::array<opus_int16, 5760> pcm{};
+      int samples = opus_decode(decoder_, data.data() + header->header_size,
+                                static_cast<opus_int32>(header->payload_size), pcm.data(),
+                                static_cast<int>(pcm.size()), 0);
+      if (samples <= 0) {
+        ++decode_errors_;
+        return;
+      }
+      ++decoded_frames_;
+      // RMS of the decoded tone: a working path decodes audio, not silence.
+      double sum = 0;
+      for (int i = 0; i < samples; ++i) sum += double(pcm[i]) * pcm[i];
+      if (std::sqrt(sum / samples) > 1000) ++loud_frames_;
+    }
+  }
+
+  // Presenter: protect and send one RTP packet.
+  bool send_rtp(std::uint16_t seq, std::uint32_t timestamp, std::span<const std::uint8_t> opus,
+                bool marker) {
+    if (!sender_) return false;
+    std::array<std::uint8_t, 1500> packet{};
+    packet[0] = 0x90;  // V=2, X=1
+    packet[1] = static_cast<std::uint8_t>((marker ? 0x80 : 0) | 111);
+    sfu::rtp::store16(&packet[2], seq);
+    sfu::rtp::store32(&packet[4], timestamp);
+    sfu::rtp::store32(&packet[8], ssrc_);
+    // RFC 6464 audio level (id 1, as offered): -20 dBov, voice.
+    packet[12] = 0xBE;
+    packet[13] = 0xDE;
+    packet[14] = 0;
+    packet[15] = 1;
+    packet[16] = 0x10;
+    packet[17] = 0x80 | 20;
+    std::memcpy(&packet[20], opus.data(), opus.size());
+    auto length = sender_->protect(packet, 20 + opus.size());
+    if (!length) return false;
+    send(std::span<const std::uint8_t>(packet.data(), *length));
+    return true;
+  }
+
+  static constexpr std::uint16_t probe_sequence = 1000;
+  std::uint64_t received() const { return received_; }
+  std::uint64_t decoded_frames() const { return decoded_frames_; }
+  std::uint64_t loud_frames() const { return loud_frames_; }
+  std::uint64_t decode_errors() const { return decode_errors_; }
+  std::vector<float> latencies_us;
+
+ private:
+  Role role_;
+  const sfu::dtls::DtlsContext& context_;
+  bool decode_;
+  int fd_ = -1;
+  std::string ufrag_, pwd_, remote_ufrag_;
+  std::uint32_t ssrc_ = 0;
+  stun::ShortTermKey key_{};
+  SocketAddress sfu_{};
+  std::unique_ptr<sfu::dtls::DtlsTransport> dtls_;
+  std::optional<sfu::srtp::SrtpSender> sender_;
+  std::optional<sfu::srtp::SrtpReceiver> receiver_;
+  OpusDecoder* decoder_ = nullptr;
+  net::RecvBatch recv_;
+  bool srtp_ready_ = false;
+  bool failed_ = false;
+  Clock::time_point last_check_{};
+  bool have_offset_ = false;
+  std::uint16_t seq_offset_ = 0;
+  std::uint64_t received_ = 0, decoded_frames_ = 0, loud_frames_ = 0, decode_errors_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct Options {
+  std::string mode = "sfu";
+  std::string signaling = "http://127.0.0.1:8080";
+  std::string room = "load";
+  std::string token;
+  int guests = 100;
+  int decode = 10;
+  double seconds = 10;
+  int parallel = 50;
+  int podium_pid = 0;
+};
+
+class EventLoop {
+ public:
+  EventLoop() : epoll_(::epoll_create1(0)) {}
+  ~EventLoop() { ::close(epoll_); }
+  void add(Peer& peer) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = &peer;
+    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, peer.fd(), &event);
+  }
+  // Handles readiness for up to `timeout_ms`.
+  void poll(int timeout_ms, const std::vector<Clock::time_point>* sent_at) {
+    std::array<epoll_event, 256> events{};
+    int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    const auto now = Clock::now();
+    for (int i = 0; i < n; ++i) static_cast<Peer*>(events[i].data.ptr)->on_readable(now, sent_at);
+  }
+
+ private:
+  int epoll_;
+};
+
+int run_sfu(const Options& options) {
+  auto certificate = sfu::dtls::Certificate::generate();
+  auto context = sfu::dtls::DtlsContext::create(*certificate);
+  if (!certificate || !context) {
+    std::fprintf(stderr, "podium-load: DTLS setup failed\n");
+    return 1;
+  }
+  const Url url = parse_url(options.signaling);
+  EventLoop loop;
+  std::vector<std::unique_ptr<Peer>> guests;
+  const double rss_before = options.podium_pid ? process_rss_mib(options.podium_pid) : 0;
+  const auto setup_start = Clock::now();
+  int setup_failures = 0;
+
+  auto connect_peer = [&](Peer& peer, const std::string& path) {
+    auto response = http_post(url, path, peer.offer(certificate->fingerprint()), options.token);
+    if (response.status != 201 || !peer.accept_answer(response.body, Clock::now())) {
+      std::fprintf(stderr, "podium-load: %s answered %d: %s\n", path.c_str(), response.status,
+                   response.body.substr(0, 200).c_str());
+      return false;
+    }
+    loop.add(peer);
+    return true;
+  };
+  // Drives the loop until every peer in [first, end) is connected or failed (or 30 s passed),
+  // re-sending checks for peers whose ICE has not come up yet.
+  auto settle = [&](std::vector<std::unique_ptr<Peer>>& peers, std::size_t first) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      loop.poll(10, nullptr);
+      const auto now = Clock::now();
+      bool done = true;
+      for (std::size_t i = first; i < peers.size(); ++i) {
+        Peer& peer = *peers[i];
+        if (peer.connected() || peer.failed()) continue;
+        done = false;
+        peer.on_timeout(now);
+        if (now - peer.last_check() > std::chrono::milliseconds(500)) peer.send_check(now);
+      }
+      if (done || now > deadline) return;
+    }
+  };
+
+  // Guests join in waves, before the presenter (as an audience waiting for the talk).
+  for (int start = 0; start < options.guests; start += options.parallel) {
+    const std::size_t first = guests.size();
+    for (int i = start; i < std::min(options.guests, start + options.parallel); ++i) {
+      auto peer = std::make_unique<Peer>(Role::guest, *context, i < options.decode);
+      if (connect_peer(*peer, "/whep/" + options.room)) {
+        guests.push_back(std::move(peer));
+      } else {
+        ++setup_failures;
+      }
+    }
+    settle(guests, first);
+  }
+  std::vector<std::unique_ptr<Peer>> presenters;
+  presenters.push_back(std::make_unique<Peer>(Role::presenter, *context, false));
+  Peer& presenter = *presenters.front();
+  if (!connect_peer(presenter, "/whip/" + options.room)) return 1;
+  settle(presenters, 0);
+  const double setup_seconds = seconds_since(setup_start);
+  std::size_t connected = 0;
+  for (const auto& g : guests) connected += g->connected() ? 1 : 0;
+  if (!presenter.connected()) {
+    std::fprintf(stderr, "podium-load: the presenter did not connect\n");
+    return 1;
+  }
+  const double rss_after = options.podium_pid ? process_rss_mib(options.podium_pid) : 0;
+
+  // Let the SFU see every guest's DTLS complete, then stream.
+  for (int i = 0; i < 50; ++i) loop.poll(10, nullptr);
+
+  int error = 0;
+  OpusEncoder* encoder = opus_encoder_create(kSampleRate, 1, OPUS_APPLICATION_VOIP, &error);
+  opus_encoder_ctl(encoder, OPUS_SET_BITRATE(32000));
+  std::vector<Clock::time_point> sent_at(kSendRing);
+  std::array<opus_int16, kFrameSamples> pcm{};
+  std::array<std::uint8_t, 1275> opus{};
+  std::uint64_t sample_index = 0;
+  auto encode_frame = [&]() {
+    for (int i = 0; i < kFrameSamples; ++i, ++sample_index) {
+      pcm[static_cast<std::size_t>(i)] = static_cast<opus_int16>(
+          0.3 * 32767 * std::sin(2 * M_PI * 440.0 * double(sample_index) / kSampleRate));
+    }
+    return opus_encode(encoder, pcm.data(), kFrameSamples, opus.data(),
+                       static_cast<opus_int32>(opus.size()));
+  };
+
+  // The probe: one packet, then a pause long enough that it is every guest's first packet.
+  std::uint16_t seq = Peer::probe_sequence;
+  std::uint32_t timestamp = 12345;
+  int bytes = encode_frame();
+  presenter.send_rtp(seq, timestamp, std::span(opus.data(), static_cast<std::size_t>(bytes)), true);
+  for (int i = 0; i < 30; ++i) loop.poll(10, nullptr);
+
+  const double cpu_before = options.podium_pid ? process_cpu_seconds(options.podium_pid) : 0;
+  const auto stream_start = Clock::now();
+  std::uint64_t sent = 0;
+  auto next_send = stream_start;
+  auto next_consent = stream_start + std::chrono::seconds(5);
+  const auto stream_end = stream_start + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(options.seconds));
+  while (Clock::now() < stream_end) {
+    const auto now = Clock::now();
+    if (now >= next_send) {
+      ++seq;
+      timestamp += kFrameSamples;
+      bytes = encode_frame();
+      sent_at[seq % kSendRing] = Clock::now();
+      if (presenter.send_rtp(seq, timestamp,
+                             std::span(opus.data(), static_cast<std::size_t>(bytes)), false)) {
+        ++sent;
+      }
+      next_send += std::chrono::milliseconds(20);
+    }
+    if (now >= next_consent) {
+      // RFC 7675: keep consent fresh on every session.
+      presenter.send_check(now);
+      for (auto& g : guests) g->send_check(now);
+      next_consent = now + std::chrono::seconds(5);
+    }
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_send - Clock::now());
+    loop.poll(static_cast<int>(std::max<std::int64_t>(0, wait.count())), &sent_at);
+  }
+  const double cpu_after = options.podium_pid ? process_cpu_seconds(options.podium_pid) : 0;
+  // Stragglers.
+  for (int i = 0; i < 20; ++i) loop.poll(10, &sent_at);
+  opus_encoder_destroy(encoder);
+
+  // Per-guest loss over the streamed packets (the probe excluded).
+  std::vector<double> loss;
+  std::vector<float> latencies;
+  std::uint64_t decoded = 0, loud = 0, decode_errors = 0, received_total = 0;
+  for (const auto& g : guests) {
+    if (!g->connected()) continue;
+    const std::uint64_t got = g->received() > 0 ? g->received() - 1 : 0;
+    received_total += got;
+    loss.push_back(sent ? 1.0 - std::min<double>(1.0, double(got) / double(sent)) : 1.0);
+    latencies.insert(latencies.end(), g->latencies_us.begin(), g->latencies_us.end());
+    decoded += g->decoded_frames();
+    loud += g->loud_frames();
+    decode_errors += g->decode_errors();
+  }
+  std::sort(latencies.begin(), latencies.end());
+  auto percentile = [&](double p) -> double {
+    if (latencies.empty()) return 0;
+    return latencies[std::min(latencies.size() - 1,
+                              static_cast<std::size_t>(p * double(latencies.size())))];
+  };
+  const double mean_loss =
+      loss.empty() ? 1.0 : std::accumulate(loss.begin(), loss.end(), 0.0) / double(loss.size());
+  const double max_loss = loss.empty() ? 1.0 : *std::max_element(loss.begin(), loss.end());
+  const double guest_packets = double(received_total);
+  nlohmann::json result{
+      {"mode", "sfu"},
+      {"guests", options.guests},
+      {"guests_connected", connected},
+      {"setup_failures", setup_failures},
+      {"setup_seconds", setup_seconds},
+      {"packets_sent", sent},
+      {"guest_packets_received", received_total},
+      {"loss_mean", mean_loss},
+      {"loss_max", max_loss},
+      {"latency_p50_us", percentile(0.50)},
+      {"latency_p99_us", percentile(0.99)},
+      {"decoded_frames", decoded},
+      {"loud_frames", loud},
+      {"decode_errors", decode_errors},
+      {"decode_sample", std::min(options.decode, options.guests)},
+  };
+  if (options.podium_pid) {
+    const double cpu = cpu_after - cpu_before;
+    result["podium_cpu_seconds"] = cpu;
+    result["podium_cpu_us_per_guest_packet"] = guest_packets > 0 ? cpu * 1e6 / guest_packets : 0.0;
+    result["podium_rss_mib_per_guest"] =
+        connected ? (rss_after - rss_before) / double(connected) : 0.0;
+    result["podium_rss_mib"] = process_rss_mib(options.podium_pid);
+  }
+  std::printf("%s\n", result.dump().c_str());
+  return 0;
+}
+
+// The floor: what sending the same packets to the same number of sockets costs without an SFU.
+// A child process sends one pre-encrypted 140-byte packet per destination every 20 ms with
+// sendmmsg (64 per call); the parent receives on the N sockets and counts.
+int run_floor(const Options& options) {
+  std::vector<int> sockets;
+  std::vector<SocketAddress> destinations;
+  for (int i = 0; i < options.guests; ++i) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    int size = 1 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    socklen_t length = sizeof(local);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    sockets.push_back(fd);
+    destinations.push_back(
+        SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&local), length));
+  }
+  const int frames = static_cast<int>(options.seconds * 50);
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int size = 8 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    std::array<std::uint8_t, 140> packet{};
+    random_bytes(packet);
+    packet[0] = 0x80;
+    packet[1] = 111;
+    auto batch = std::make_unique<net::BasicSendBatch<16>>();
+    auto next = Clock::now();
+    for (int f = 0; f < frames; ++f) {
+      std::this_thread::sleep_until(next);
+      for (const auto& destination : destinations) {
+        auto& entry = batch->next();
+        entry.fd = fd;
+        entry.destination = destination;
+        entry.payload = packet;
+        batch->commit();
+      }
+      batch->flush();
+      next += std::chrono::milliseconds(20);
+    }
+    ::_exit(0);
+  }
+  EventLoop loop;
+  std::vector<std::uint64_t> received(sockets.size());
+  int epoll = ::epoll_create1(0);
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    ::epoll_ctl(epoll, EPOLL_CTL_ADD, sockets[i], &event);
+  }
+  net::RecvBatch batch;
+  int status = 0;
+  bool child_done = false;
+  std::array<epoll_event, 256> events{};
+  const auto give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(options.seconds + 5));
+  while (Clock::now() < give_up) {
+    int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 10);
+    for (int i = 0; i < n; ++i) {
+      const std::size_t index = events[i].data.u64;
+      for (;;) {
+        int got = batch.receive(sockets[index]);
+        if (got <= 0) break;
+        received[index] += static_cast<std::uint64_t>(got);
+      }
+    }
+    if (!child_done && ::waitpid(child, &status, WNOHANG) == child) {
+      child_done = true;
+      // Drain what is still queued, then stop.
+      for (int k = 0; k < 10; ++k) {
+        n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 10);
+        for (int i = 0; i < n; ++i) {
+          const std::size_t index = events[i].data.u64;
+          for (;;) {
+            int got = batch.receive(sockets[index]);
+            if (got <= 0) break;
+            received[index] += static_cast<std::uint64_t>(got);
+          }
+        }
+      }
+      break;
+    }
+  }
+  if (!child_done) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  }
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  const double cpu = double(usage.ru_utime.tv_sec) + double(usage.ru_utime.tv_usec) / 1e6 +
+                     double(usage.ru_stime.tv_sec) + double(usage.ru_stime.tv_usec) / 1e6;
+  std::uint64_t total = std::accumulate(received.begin(), received.end(), std::uint64_t{0});
+  double max_loss = 0, sum_loss = 0;
+  for (auto r : received) {
+    double l = 1.0 - std::min<double>(1.0, double(r) / frames);
+    max_loss = std::max(max_loss, l);
+    sum_loss += l;
+  }
+  for (int fd : sockets) ::close(fd);
+  ::close(epoll);
+  nlohmann::json result{{"mode", "floor"},
+                        {"guests", options.guests},
+                        {"packets_sent", frames},
+                        {"guest_packets_received", total},
+                        {"loss_mean", sockets.empty() ? 0.0 : sum_loss / double(sockets.size())},
+                        {"loss_max", max_loss},
+                        {"floor_cpu_seconds", cpu},
+                        {"floor_cpu_us_per_guest_packet", total ? cpu * 1e6 / double(total) : 0.0}};
+  std::printf("%s\n", result.dump().c_str());
+  return 0;
+}
+
+}  // namespace podium::load
+
+int main(int argc, char** argv) {
+  podium::load::Options options;
+  CLI::App app{"podium-load: WHIP/WHEP load against a running podium, or the sendmmsg floor"};
+  app.add_option("--mode", options.mode, "sfu (default) or floor")
+      ->check(CLI::IsMember({"sfu", "floor"}));
+  app.add_option("--signaling", options.signaling, "signaling base URL");
+  app.add_option("--room", options.room, "room name");
+  app.add_option("--token", options.token, "Bearer room token (closed rooms)");
+  app.add_option("--guests", options.guests, "number of WHEP guests")->check(CLI::Range(1, 20000));
+  app.add_option("--decode", options.decode, "guests that decrypt and decode every packet");
+  app.add_option("--seconds", options.seconds, "streaming time")->check(CLI::Range(1.0, 600.0));
+  app.add_option("--parallel", options.parallel, "guests set up at once")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--podium-pid", options.podium_pid, "podium's PID, for its CPU time and RSS");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return options.mode == "floor" ? podium::load::run_floor(options)
+                                   : podium::load::run_sfu(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "podium-load: %s\n", e.what());
+    return 1;
+  }
+}
