@@ -9,6 +9,7 @@
 //   podium-load --mode floor --guests 1000 --seconds 10
 #include <opus/opus.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -419,6 +420,7 @@ struct Options {
   double seconds = 10;
   int parallel = 50;
   int podium_pid = 0;
+  int sender_cpu = -1;
 };
 
 class EventLoop {
@@ -650,6 +652,13 @@ int run_floor(const Options& options) {
   const int frames = static_cast<int>(options.seconds * 50);
   pid_t child = ::fork();
   if (child == 0) {
+    if (options.sender_cpu >= 0) {
+      // Like podium in the benchmark: the sender on its own core, the receivers on another.
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(options.sender_cpu, &set);
+      ::sched_setaffinity(0, sizeof(set), &set);
+    }
     int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
     int size = 8 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
@@ -760,6 +769,7 @@ int main(int argc, char** argv) {
   app.add_option("--parallel", options.parallel, "guests set up at once")
       ->check(CLI::Range(1, 1000));
   app.add_option("--podium-pid", options.podium_pid, "podium's PID, for its CPU time and RSS");
+  app.add_option("--sender-cpu", options.sender_cpu, "floor: pin the sending process to this CPU");
   CLI11_PARSE(app, argc, argv);
   try {
     return options.mode == "floor" ? podium::load::run_floor(options)
