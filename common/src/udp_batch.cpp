@@ -41,7 +41,7 @@ ReceivedDatagram RecvBatch::at(std::size_t index) const {
 }
 
 std::size_t send_batched(const SendParts* entries, std::size_t count, mmsghdr* messages,
-                         std::array<iovec, 3>* iovs) {
+                         std::array<iovec, 3>* iovs, SendFailureHook on_failure, void* context) {
   std::size_t failed = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const SendParts& entry = entries[i];
@@ -72,7 +72,9 @@ std::size_t send_batched(const SendParts* entries, std::size_t count, mmsghdr* m
                          MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
-        ++failed;  // the datagram at `done` failed (unreachable, buffer full, ...): skip it
+        // The datagram at `done` failed (unreachable, refused, buffer full, ...): skip it.
+        if (on_failure) on_failure(context, SendFailure{entries[done].owner, errno});
+        ++failed;
         ++done;
         continue;
       }

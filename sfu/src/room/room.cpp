@@ -110,6 +110,7 @@ FanOutResult Room::forward_audio(const rtp::RtpHeader& header,
       continue;  // entry not committed: the slot is reused
     }
     entry.fd = fd;
+    entry.owner = guest;
     entry.destination = *guest->remote();
     entry.head_length = *protected_length;
     batch.commit();

@@ -20,6 +20,8 @@ const char* to_string(CloseReason reason) {
       return "dtls_closed";
     case CloseReason::srtp_failed:
       return "srtp_failed";
+    case CloseReason::send_failed:
+      return "send_failed";
     case CloseReason::shutdown:
       return "shutdown";
     case CloseReason::count:

@@ -44,6 +44,7 @@ enum class CloseReason : std::uint8_t {
   dtls_failed,      // handshake failure (see the DTLS failure metric)
   dtls_closed,      // close_notify from the peer
   srtp_failed,      // keys unusable or the SRTP index space exhausted
+  send_failed,      // the kernel kept refusing datagrams to this peer (unreachable, refused)
   shutdown,
   count
 };
@@ -102,6 +103,7 @@ class Session final : public dtls::DtlsSink {
   std::uint8_t out_audio_level_id = 0;  // 0: extension not negotiated
   std::uint32_t packets_sent = 0;       // for the SR this guest receives (RFC 3550 section 6.4.1)
   std::uint32_t octets_sent = 0;
+  std::uint32_t send_failures = 0;  // in the current second (see MediaWorker::on_send_failure)
   std::string cname;
 
   // DtlsSink: DTLS output goes to the remote address; state changes are handled by the worker

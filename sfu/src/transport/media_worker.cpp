@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "podium/common/random.hpp"
@@ -65,7 +67,9 @@ MediaWorker::MediaWorker(const config::SfuConfig& config, const dtls::DtlsContex
       socket_(io_),
       tick_(io_),
       recv_(std::make_unique<net::RecvBatch>()),
-      send_(std::make_unique<MediaSendBatch>()) {}
+      send_(std::make_unique<MediaSendBatch>()) {
+  send_->on_failure(&MediaWorker::on_send_failure, this);
+}
 
 MediaWorker::~MediaWorker() {
   stop();
@@ -363,6 +367,23 @@ void MediaWorker::flush() {
   if (send_->pending()) counters_.send_errors += send_->flush();
 }
 
+// A guest whose path errors is dropped without affecting the others: datagrams to it that the
+// kernel refuses (no route, refused by a firewall, ...) are counted per session, and a session
+// with kMaxSendFailures in one second is closed. A full socket buffer is nobody's path error.
+void MediaWorker::on_send_failure(void* self, const net::SendFailure& failure) {
+  constexpr std::uint32_t kMaxSendFailures = 25;  // half a second of audio
+  auto* worker = static_cast<MediaWorker*>(self);
+  auto* session = static_cast<Session*>(failure.owner);
+  if (!session || failure.error == EAGAIN || failure.error == EWOULDBLOCK ||
+      failure.error == ENOBUFS) {
+    return;
+  }
+  if (++session->send_failures == kMaxSendFailures) {
+    session->mark_closing(CloseReason::send_failed);
+    worker->closing_.push_back(session);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // DTLS state, timers, closing
 
@@ -429,6 +450,7 @@ void MediaWorker::on_tick() {
     next_second_ = now_ + std::chrono::seconds(1);
     for (auto& [id, session] : sessions_) {
       if (session->closing() != CloseReason::none) continue;
+      session->send_failures = 0;
       if (session->ice().consent_expired(now_)) {
         // RFC 7675 section 5.1: consent lost; the session and its resources are freed.
         ++counters_.consent_expiries;
@@ -450,6 +472,7 @@ void MediaWorker::on_tick() {
 }
 
 void MediaWorker::close_pending() {
+  flush();  // datagrams already queued may name these sessions as their owners
   auto pending = std::move(closing_);
   closing_.clear();
   std::unordered_set<Session*> seen;

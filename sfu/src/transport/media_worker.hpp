@@ -74,6 +74,7 @@ class MediaWorker final : public DatagramSender {
   void close_pending();
   void destroy_session(Session& session);
   void flush();
+  static void on_send_failure(void* self, const net::SendFailure& failure);
   WorkerGauges gauges() const;
   Session* find_session(const std::string& room, const std::string& id);
   std::string etag_of(const Session& session) const;

@@ -42,16 +42,27 @@ inline constexpr std::size_t kSendBatch = 64;
 // One datagram to send: the bytes in `head`, then `payload`, then `padding` zero bytes.
 struct SendParts {
   int fd = -1;
+  void* owner = nullptr;  // reported back when this datagram fails
   const SocketAddress* destination = nullptr;
   std::span<const std::uint8_t> head;
   std::span<const std::uint8_t> payload;
   std::size_t padding = 0;
 };
 
+// A datagram the kernel refused, with the errno and the owner its entry named.
+struct SendFailure {
+  void* owner = nullptr;
+  int error = 0;
+};
+// Where send_batched reports failures; `on_failure` may be null.
+using SendFailureHook = void (*)(void* context, const SendFailure& failure);
+
 // Sends `count` datagrams with one sendmmsg per run of datagrams on the same socket, using the
-// caller's message and iovec arrays (each at least `count` long). Returns how many failed.
+// caller's message and iovec arrays (each at least `count` long). Returns how many failed; each
+// failure is also reported to `on_failure` when given.
 std::size_t send_batched(const SendParts* parts, std::size_t count, mmsghdr* messages,
-                         std::array<iovec, 3>* iov);
+                         std::array<iovec, 3>* iov, SendFailureHook on_failure = nullptr,
+                         void* context = nullptr);
 
 // Datagrams queued for sending: a header written in place (Headroom bytes; the SFU writes whole
 // packets there) followed by an optional payload that points at caller-owned memory which must
@@ -62,6 +73,7 @@ class BasicSendBatch {
   static constexpr std::size_t kHeadroom = Headroom;
   struct Entry {
     int fd = -1;
+    void* owner = nullptr;  // e.g. the session this datagram is for (see on_failure)
     SocketAddress destination;
     std::array<std::uint8_t, Headroom> head{};
     std::size_t head_length = 0;
@@ -77,16 +89,24 @@ class BasicSendBatch {
     entry.head_length = 0;
     entry.payload = {};
     entry.padding = 0;
+    entry.owner = nullptr;
     return entry;
+  }
+  // Failures of later flushes are reported here (per datagram, with its entry's owner).
+  void on_failure(SendFailureHook hook, void* context) {
+    hook_ = hook;
+    context_ = context;
   }
   void commit() { ++count_; }
   // Sends every queued datagram; returns how many could not be sent (counted as errors).
   std::size_t flush() {
     for (std::size_t i = 0; i < count_; ++i) {
       const Entry& e = entries_[i];
-      parts_[i] = {e.fd, &e.destination, {e.head.data(), e.head_length}, e.payload, e.padding};
+      parts_[i] = {e.fd,      e.owner,  &e.destination, {e.head.data(), e.head_length},
+                   e.payload, e.padding};
     }
-    std::size_t failed = send_batched(parts_.data(), count_, messages_.data(), iov_.data());
+    std::size_t failed =
+        send_batched(parts_.data(), count_, messages_.data(), iov_.data(), hook_, context_);
     count_ = 0;
     return failed;
   }
@@ -98,6 +118,8 @@ class BasicSendBatch {
   std::array<mmsghdr, kSendBatch> messages_{};
   std::array<std::array<iovec, 3>, kSendBatch> iov_{};
   std::size_t count_ = 0;
+  SendFailureHook hook_ = nullptr;
+  void* context_ = nullptr;
 };
 
 }  // namespace podium::net
