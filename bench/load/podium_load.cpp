@@ -8,8 +8,8 @@
 //   podium-load --signaling http://127.0.0.1:8080 --guests 1000 --seconds 10 --podium-pid PID
 //   podium-load --mode floor --guests 1000 --seconds 10
 #include <opus/opus.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -146,8 +146,8 @@ enum class Role { presenter, guest };
 
 class Peer final : public sfu::dtls::DtlsSink {
  public:
-  Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode)
-      : role_(role), context_(context), decode_(decode) {
+  Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode, std::string setup)
+      : role_(role), context_(context), decode_(decode), setup_(std::move(setup)) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_in local{};
     local.sin_family = AF_INET;
@@ -184,8 +184,7 @@ class Peer final : public sfu::dtls::DtlsSink {
         ufrag_ + "\r\na=ice-pwd:" + pwd_ +
         "\r\n"
         "a=fingerprint:sha-256 " +
-        fingerprint.to_sdp() +
-        "\r\na=setup:actpass\r\na=mid:0\r\n"
+        fingerprint.to_sdp() + "\r\na=setup:" + setup_ + "\r\na=mid:0\r\n" +
         "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
         std::string(presenter ? "a=sendonly\r\n" : "a=recvonly\r\n") +
         "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n";
@@ -390,6 +389,7 @@ class Peer final : public sfu::dtls::DtlsSink {
   Role role_;
   const sfu::dtls::DtlsContext& context_;
   bool decode_;
+  std::string setup_;  // what the offer says: actpass (browsers), active or passive
   int fd_ = -1;
   std::string ufrag_, pwd_, remote_ufrag_;
   std::uint32_t ssrc_ = 0;
@@ -421,6 +421,7 @@ struct Options {
   int parallel = 50;
   int podium_pid = 0;
   int sender_cpu = -1;
+  std::string setup = "actpass";
 };
 
 class EventLoop {
@@ -492,7 +493,7 @@ int run_sfu(const Options& options) {
   for (int start = 0; start < options.guests; start += options.parallel) {
     const std::size_t first = guests.size();
     for (int i = start; i < std::min(options.guests, start + options.parallel); ++i) {
-      auto peer = std::make_unique<Peer>(Role::guest, *context, i < options.decode);
+      auto peer = std::make_unique<Peer>(Role::guest, *context, i < options.decode, options.setup);
       if (connect_peer(*peer, "/whep/" + options.room)) {
         guests.push_back(std::move(peer));
       } else {
@@ -502,7 +503,7 @@ int run_sfu(const Options& options) {
     settle(guests, first);
   }
   std::vector<std::unique_ptr<Peer>> presenters;
-  presenters.push_back(std::make_unique<Peer>(Role::presenter, *context, false));
+  presenters.push_back(std::make_unique<Peer>(Role::presenter, *context, false, options.setup));
   Peer& presenter = *presenters.front();
   if (!connect_peer(presenter, "/whip/" + options.room)) return 1;
   settle(presenters, 0);
@@ -769,6 +770,10 @@ int main(int argc, char** argv) {
   app.add_option("--parallel", options.parallel, "guests set up at once")
       ->check(CLI::Range(1, 1000));
   app.add_option("--podium-pid", options.podium_pid, "podium's PID, for its CPU time and RSS");
+  app.add_option("--setup", options.setup,
+                 "a=setup of the offers: actpass (the SFU answers passive and is the DTLS "
+                 "server), passive (the SFU is the DTLS client) or active")
+      ->check(CLI::IsMember({"actpass", "active", "passive"}));
   app.add_option("--sender-cpu", options.sender_cpu, "floor: pin the sending process to this CPU");
   CLI11_PARSE(app, argc, argv);
   try {
