@@ -19,6 +19,8 @@ OutputTimeline::Mapped OutputTimeline::map(std::uint32_t ssrc, std::uint16_t seq
     std::uint16_t first_seq = 0;
     std::uint32_t first_ts = 0;
     if (started_) {
+      guard_active_ = true;
+      guard_seq_ = last_seq_;
       first_seq = static_cast<std::uint16_t>(last_seq_ + 1);
       const auto elapsed =
           std::chrono::duration_cast<std::chrono::microseconds>(now - last_time_).count();
@@ -36,6 +38,15 @@ OutputTimeline::Mapped OutputTimeline::map(std::uint32_t ssrc, std::uint16_t seq
     source_valid_ = true;
   }
   Mapped out{static_cast<std::uint16_t>(sequence + seq_delta_), timestamp + ts_delta_};
+  if (guard_active_) {
+    // RFC 1982 serial comparison against the previous source's last output packet.
+    const auto past = static_cast<std::uint16_t>(out.sequence - guard_seq_);
+    if (past == 0 || past >= 0x8000) {
+      out.reuses_index = true;
+      return out;
+    }
+    if (past > kGuardSpan) guard_active_ = false;
+  }
   // Track the newest output packet (RFC 3550 sequence arithmetic: within half the space ahead).
   const auto ahead = static_cast<std::uint16_t>(out.sequence - last_seq_);
   if (!started_ || (ahead != 0 && ahead < 0x8000)) {
@@ -75,6 +86,7 @@ FanOutResult Room::forward_audio(const rtp::RtpHeader& header,
                                  MediaSendBatch& batch) {
   FanOutResult result;
   const auto mapped = timeline_.map(header.ssrc, header.sequence, header.timestamp, now);
+  if (mapped.reuses_index) return result;
   for (Session* guest : guests_) {
     srtp::SrtpSender* srtp = guest->rtp_out();
     if (!srtp || !guest->remote() || guest->closing() != CloseReason::none) continue;

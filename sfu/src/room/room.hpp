@@ -32,6 +32,10 @@ class OutputTimeline {
   struct Mapped {
     std::uint16_t sequence;
     std::uint32_t timestamp;
+    // The packet maps at or before the previous source's last output sequence number (a
+    // reordered early packet of a new source). Sending it would reuse an SRTP packet index,
+    // i.e. an AES-GCM IV, with other content (RFC 7714 section 8.1): it must be dropped.
+    bool reuses_index = false;
   };
   // Maps an input packet of source `ssrc`. A new SSRC re-anchors the mapping after the last
   // output packet. `now` is the arrival time.
@@ -48,6 +52,11 @@ class OutputTimeline {
   std::uint32_t ts_delta_ = 0;
   std::uint16_t last_seq_ = 0;
   std::uint32_t last_ts_ = 0;
+  // After a re-anchor: the previous source's last output sequence number, below which nothing
+  // may be sent again (checked until the new source is kGuardSpan packets past it).
+  static constexpr std::uint16_t kGuardSpan = 0x4000;
+  bool guard_active_ = false;
+  std::uint16_t guard_seq_ = 0;
   std::chrono::steady_clock::time_point last_time_{};
 };
 
