@@ -117,15 +117,15 @@ Url parse_url(const std::string& url) {
   return {rest.substr(0, colon), colon == std::string::npos ? "80" : rest.substr(colon + 1)};
 }
 
-HttpResult http_post(const Url& url, const std::string& target, const std::string& body,
-                     const std::string& token) {
+HttpResult http_request(bhttp::verb verb, const Url& url, const std::string& target,
+                        const std::string& body, const std::string& token) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   stream.connect(resolver.resolve(url.host, url.port));
-  bhttp::request<bhttp::string_body> request{bhttp::verb::post, target, 11};
+  bhttp::request<bhttp::string_body> request{verb, target, 11};
   request.set(bhttp::field::host, url.host);
-  request.set(bhttp::field::content_type, "application/sdp");
+  if (!body.empty()) request.set(bhttp::field::content_type, "application/sdp");
   if (!token.empty()) request.set(bhttp::field::authorization, "Bearer " + token);
   request.body() = body;
   request.prepare_payload();
@@ -170,6 +170,7 @@ class Peer final : public sfu::dtls::DtlsSink {
   }
 
   int fd() const { return fd_; }
+  std::string location;  // the session URL from the 201, for DELETE
   bool connected() const { return srtp_ready_; }
   bool failed() const { return failed_; }
   std::uint32_t ssrc() const { return ssrc_; }
@@ -461,7 +462,9 @@ int run_sfu(const Options& options) {
   int setup_failures = 0;
 
   auto connect_peer = [&](Peer& peer, const std::string& path) {
-    auto response = http_post(url, path, peer.offer(certificate->fingerprint()), options.token);
+    auto response = http_request(bhttp::verb::post, url, path,
+                                 peer.offer(certificate->fingerprint()), options.token);
+    peer.location = response.location;
     if (response.status != 201 || !peer.accept_answer(response.body, Clock::now())) {
       std::fprintf(stderr, "podium-load: %s answered %d: %s\n", path.c_str(), response.status,
                    response.body.substr(0, 200).c_str());
@@ -576,6 +579,17 @@ int run_sfu(const Options& options) {
   // Stragglers.
   for (int i = 0; i < 20; ++i) loop.poll(10, &sent_at);
   opus_encoder_destroy(encoder);
+  // End every session (WHIP/WHEP DELETE), as a client leaving would.
+  int delete_failures = 0;
+  for (auto* list : {&presenters, &guests}) {
+    for (const auto& peer : *list) {
+      if (peer->location.empty()) continue;
+      if (http_request(bhttp::verb::delete_, url, peer->location, "", options.token).status !=
+          200) {
+        ++delete_failures;
+      }
+    }
+  }
 
   // Per-guest loss over the streamed packets (the probe excluded).
   std::vector<double> loss;
@@ -606,6 +620,7 @@ int run_sfu(const Options& options) {
       {"guests", options.guests},
       {"guests_connected", connected},
       {"setup_failures", setup_failures},
+      {"delete_failures", delete_failures},
       {"setup_seconds", setup_seconds},
       {"packets_sent", sent},
       {"guest_packets_received", received_total},

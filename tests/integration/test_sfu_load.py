@@ -52,6 +52,7 @@ class SfuLoadTest(unittest.TestCase):
     def check(self, result, guests):
         self.assertEqual(result["guests_connected"], guests, result)
         self.assertEqual(result["setup_failures"], 0, result)
+        self.assertEqual(result["delete_failures"], 0, result)
         self.assertGreaterEqual(result["packets_sent"], 140, result)  # 3 s at 50 packets/s
         self.assertEqual(result["loss_max"], 0.0, result)
         self.assertEqual(result["decode_errors"], 0, result)
@@ -72,6 +73,39 @@ class SfuLoadTest(unittest.TestCase):
                                            direction="out"), 40 * 140)
             self.assertGreaterEqual(metric(samples, "podium_sfu_dtls_handshakes_total"), 42)
             self.assertEqual(metric(samples, "podium_sfu_srtp_errors_total", kind="protect"), 0)
+            # podium-load deleted its sessions: the SFU holds nothing any more.
+            self.assertTrue(wait_for(lambda: metric(scrape(podium), "podium_sfu_guests") == 0
+                                     and metric(scrape(podium), "podium_sfu_rooms") == 0,
+                                     timeout=5))
+            self.assertGreaterEqual(metric(scrape(podium), "podium_sfu_sessions_closed_total",
+                                           reason="deleted"), 42)
+
+    def test_speaking_and_rtcp_while_streaming(self):
+        # podium-load's presenter marks every packet -20 dBov with voice (RFC 6464): the SFU's
+        # speaking gauge goes to 1 while it streams; RRs go to the presenter every second.
+        with Podium(CONFIG, expect=("signaling", "sfu", "metrics")) as podium:
+            base = podium.url("signaling")
+            room = create_room(base)
+            load = subprocess.Popen([LOAD, "--signaling", base, "--room", room["room"], "--token",
+                                     room["presenter_token"], "--guests", "3", "--seconds", "4"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                self.assertTrue(wait_for(lambda: metric(scrape(podium),
+                                                        "podium_sfu_presenters_speaking") == 1,
+                                         timeout=15), "speaking never reported")
+                self.assertTrue(wait_for(lambda: metric(scrape(podium),
+                                                        "podium_sfu_rtcp_packets_total",
+                                                        direction="out") >= 1, timeout=10))
+                self.assertEqual(metric(scrape(podium), "podium_sfu_guests"), 3)
+                load.wait(30)
+            finally:
+                if load.poll() is None:
+                    load.kill()
+                    load.wait()
+            self.assertEqual(load.returncode, 0, load.stderr.read())
+            self.assertTrue(wait_for(lambda: metric(scrape(podium),
+                                                    "podium_sfu_presenters_speaking") == 0,
+                                     timeout=5))
 
     def test_wrong_token_is_refused(self):
         with Podium(CONFIG, expect=("signaling", "sfu", "metrics")) as podium:
