@@ -1,5 +1,6 @@
 #include "podium/sfu/sfu_server.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -36,7 +37,11 @@ struct SfuServer::Impl final : SessionService {
     if (future.wait_for(kControlTimeout) != std::future_status::ready) {
       return fail(SessionError{SessionErrorCode::unavailable, "the SFU did not answer in time"});
     }
-    return future.get();
+    try {
+      return future.get();
+    } catch (const std::future_error&) {  // the media thread stopped before running the call
+      return fail(SessionError{SessionErrorCode::unavailable, "the SFU is stopping"});
+    }
   }
 
   Result<SessionAnswer, SessionError> create_session(const SessionOffer& offer) override {
@@ -59,7 +64,7 @@ struct SfuServer::Impl final : SessionService {
   std::optional<dtls::DtlsContext> dtls;
   std::unique_ptr<MediaWorker> worker;
   std::uint16_t port = 0;
-  bool stopped = false;
+  std::atomic<bool> stopped{false};  // read by signaling's thread
 };
 
 SfuServer::SfuServer(const config::SfuConfig& config, monitoring::Metrics& metrics)
