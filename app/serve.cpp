@@ -76,14 +76,6 @@ int serve(const std::optional<std::string>& config_path) {
       metrics_endpoint->start();
       announce("metrics", http_url(metrics_endpoint->local_endpoint()));
     }
-    if (config.relay) {
-      starting = "relay";
-      relay_server.emplace(*config.relay, metrics);
-      relay_server->start();
-      for (const auto& listener : relay_server->listeners()) {
-        announce("relay", listener.to_string());
-      }
-    }
     if (config.sfu) {
       starting = "sfu";
       sfu_server.emplace(*config.sfu, metrics);
@@ -91,6 +83,23 @@ int serve(const std::optional<std::string>& config_path) {
       config::Endpoint media{config.sfu->announced_ip.value_or(config.sfu->listen_ip),
                              sfu_server->udp_port()};
       announce("sfu", "udp://" + media.to_string());
+      // Browsers relaying through the bundled TURN server must reach the SFU, which is often on
+      // the relay's own address (refused by the peer policy) or in a private range: trust
+      // exactly its media port.
+      if (config.relay) {
+        config.relay->trusted_peers.push_back(media);
+        if (!config.sfu->listen_ip.is_unspecified() && config.sfu->listen_ip != media.address) {
+          config.relay->trusted_peers.push_back({config.sfu->listen_ip, media.port});
+        }
+      }
+    }
+    if (config.relay) {
+      starting = "relay";
+      relay_server.emplace(*config.relay, metrics);
+      relay_server->start();
+      for (const auto& listener : relay_server->listeners()) {
+        announce("relay", listener.to_string());
+      }
     }
     if (config.signaling) {
       starting = "signaling";

@@ -539,6 +539,7 @@ class Loader {
                      "ephemeral_secret",
                      "allow_peers",
                      "deny_peers",
+                     "trusted_peers",
                      "tls",
                      "workers",
                      "default_lifetime",
@@ -628,6 +629,11 @@ class Loader {
     }
 
     if (const Value* allow = section.get("allow_peers")) relay.allow_peers = read_cidrs(*allow);
+    if (const Value* trusted = section.get("trusted_peers")) {
+      for (const Value& item : list(*trusted, "HOST:PORT peers")) {
+        relay.trusted_peers.push_back(read_endpoint(item));
+      }
+    }
     if (const Value* deny = section.get("deny_peers")) relay.deny_peers = read_cidrs(*deny);
     if (const Value* workers = section.get("workers"))
       relay.workers = read_unsigned(*workers, 0, 1024);

@@ -193,6 +193,7 @@ PeerPolicy::Options PeerPolicy::options_from(const config::RelayConfig& relay) {
   Options options;
   options.allow_peers = relay.allow_peers;
   options.deny_peers = relay.deny_peers;
+  options.trusted_endpoints = relay.trusted_peers;
   options.own_addresses = own_addresses(relay);
   // A wildcard listener owns every interface address.
   for (const auto& listen : relay.listen) {

@@ -134,6 +134,7 @@ TEST(Load, ReadsEveryRelayKey) {
       "  auth_secrets: [one, two]\n"
       "  allow_peers: [10.0.0.0/24]\n"
       "  deny_peers: [192.0.2.0/24, '2001:db8::/32']\n"
+      "  trusted_peers: [10.0.0.9:50000, '[2001:db8::9]:0']\n"
       "  workers: 3\n"
       "  default_lifetime: 5m\n"
       "  max_lifetime: 30m\n"
@@ -160,6 +161,9 @@ TEST(Load, ReadsEveryRelayKey) {
   EXPECT_EQ(relay.allow_peers[0].to_string(), "10.0.0.0/24");
   ASSERT_EQ(relay.deny_peers.size(), 2u);
   EXPECT_EQ(relay.deny_peers[1].to_string(), "2001:db8::/32");
+  ASSERT_EQ(relay.trusted_peers.size(), 2u);
+  EXPECT_EQ(relay.trusted_peers[0].to_string(), "10.0.0.9:50000");
+  EXPECT_EQ(relay.trusted_peers[1].to_string(), "[2001:db8::9]:0");
   EXPECT_FALSE(relay.tls);
   EXPECT_EQ(relay.workers, 3u);
   EXPECT_EQ(relay.default_lifetime, 5min);

@@ -206,6 +206,24 @@ TEST(PolicyPeer, OptionsFromRelayConfig) {
   EXPECT_EQ(check(policy, "8.8.8.8"), PeerRefusal::denied_by_config);
 }
 
+// relay.trusted_peers (where `podium serve` puts its SFU): that exact address and port pass even
+// on the relay's own address outside relay_ports or in a denied-by-default range; other ports
+// of the same address do not; deny_peers still wins.
+TEST(PolicyPeer, TrustedPeersFromRelayConfig) {
+  podium::config::RelayConfig relay;
+  relay.listen = {podium::config::ListenUrl{podium::config::Transport::udp,
+                                            Endpoint{make_address("127.0.0.1"), 3478}}};
+  relay.relay_ports = {49152, 65535};
+  relay.trusted_peers = {Endpoint{make_address("127.0.0.1"), 40000},
+                         Endpoint{make_address("10.1.2.3"), 0}};
+  relay.deny_peers = {cidr("10.1.2.0", 24)};
+  const PeerPolicy policy(PeerPolicy::options_from(relay));
+  EXPECT_EQ(policy.check(make_address("127.0.0.1"), 40000), PeerRefusal::none);
+  EXPECT_EQ(policy.check(make_address("127.0.0.1"), 40001), PeerRefusal::relay_own_address);
+  EXPECT_EQ(policy.check(make_address("127.0.0.1")), PeerRefusal::none);  // CreatePermission
+  EXPECT_EQ(policy.check(make_address("10.1.2.3"), 5), PeerRefusal::denied_by_config);
+}
+
 TEST(PolicyPeer, InterfaceAddressesIncludeLoopback) {
   const auto addresses = PeerPolicy::interface_addresses();
   bool loopback = false;

@@ -45,6 +45,9 @@ struct RelayConfig {
   bool ephemeral_secret = false;
   std::vector<Cidr> allow_peers;  // exceptions to the default peer deny list
   std::vector<Cidr> deny_peers;   // extra denied peer ranges
+  // Exact peers allowed whatever the ranges say (except deny_peers): e.g. a media server on the
+  // relay's own host. Port 0 means any port. `podium serve` adds its own SFU here.
+  std::vector<Endpoint> trusted_peers;
   std::optional<TlsConfig> tls;
   unsigned workers = 0;  // data-path threads; 0 = one per core
   std::chrono::seconds default_lifetime{600};
