@@ -253,17 +253,11 @@ class Peer final : public sfu::dtls::DtlsSink {
     }
     if (state != sfu::dtls::DtlsState::connected) return;
     const auto* keys = dtls_->srtp_keys();
-    auto profile = sfu::srtp::profile_from_id(static_cast<std::uint16_t>(keys->profile));
-    if (!profile) {
-      failed_ = true;
-      return;
-    }
     if (role_ == Role::presenter) {
-      auto sender = sfu::srtp::SrtpSender::create(*profile, keys->local.key(), keys->local.salt());
+      auto sender = sfu::srtp::SrtpSender::create(keys->local);
       if (sender) sender_.emplace(std::move(*sender));
     } else if (decode_) {
-      auto receiver =
-          sfu::srtp::SrtpReceiver::create(*profile, keys->remote.key(), keys->remote.salt());
+      auto receiver = sfu::srtp::SrtpReceiver::create(keys->remote);
       if (receiver) receiver_.emplace(std::move(*receiver));
     }
     srtp_ready_ = true;

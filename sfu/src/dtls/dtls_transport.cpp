@@ -369,12 +369,16 @@ void DtlsTransport::finish_handshake() {
     return;
   }
 
-  // RFC 5764 section 4.2: client_write_key | server_write_key | client_write_salt |
-  // server_write_salt, 2 * (key + salt) bytes from the TLS exporter (RFC 5705).
-  const std::size_t key = master_key_length(*profile);
-  const std::size_t salt = master_salt_length(*profile);
-  std::array<std::uint8_t, 2 * (SrtpMasterKey::kMaxKey + SrtpMasterKey::kMaxSalt)> material{};
-  const std::size_t total = 2 * (key + salt);
+  const std::optional<srtp::Profile> srtp_profile = to_srtp_profile(*profile);
+  if (!srtp_profile) {
+    fail_with(FailureReason::no_srtp_profile, "negotiated a DTLS-SRTP profile the SFU cannot run");
+    return;
+  }
+
+  // RFC 5764 section 4.2: 2 * (key + salt) bytes from the TLS exporter (RFC 5705), split by
+  // our role.
+  std::array<std::uint8_t, 2 * (srtp::kMasterKeyLength + srtp::kMaxMasterSaltLength)> material{};
+  const std::size_t total = srtp::keying_material_length(*srtp_profile);
   if (SSL_export_keying_material(ssl_, material.data(), total, kExporterLabel,
                                  sizeof(kExporterLabel) - 1, nullptr, 0, 0) != 1) {
     OPENSSL_cleanse(material.data(), material.size());
@@ -382,16 +386,16 @@ void DtlsTransport::finish_handshake() {
     set_terminal(DtlsState::failed, FailureReason::handshake_error);
     return;
   }
-  const std::span<const std::uint8_t> all(material.data(), total);
-  const SrtpMasterKey client(all.subspan(0, key), all.subspan(2 * key, salt));
-  const SrtpMasterKey server(all.subspan(key, key), all.subspan(2 * key + salt, salt));
+  auto split = srtp::split_keying_material(
+      *srtp_profile,
+      options_.role == Role::client ? srtp::DtlsRole::client : srtp::DtlsRole::server,
+      std::span<const std::uint8_t>(material.data(), total));
   OPENSSL_cleanse(material.data(), material.size());
-
-  SrtpKeys keys;
-  keys.profile = *profile;
-  keys.local = options_.role == Role::client ? client : server;
-  keys.remote = options_.role == Role::client ? server : client;
-  keys_ = keys;
+  if (!split) {
+    fail_with(FailureReason::handshake_error, split.error().text);
+    return;
+  }
+  keys_ = SrtpKeys{*srtp_profile, split->local, split->remote};
 
   if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_)) {
     const char* name = SSL_CIPHER_get_name(cipher);  // static storage in OpenSSL's table

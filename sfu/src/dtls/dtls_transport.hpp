@@ -124,7 +124,8 @@ class DtlsTransport {
   // Set once connected (RFC 5764 section 4.2), kept after close for the session's lifetime.
   const SrtpKeys* srtp_keys() const { return keys_ ? &*keys_ : nullptr; }
   std::optional<SrtpProfile> srtp_profile() const {
-    return keys_ ? std::optional<SrtpProfile>(keys_->profile) : std::nullopt;
+    return keys_ ? std::optional<SrtpProfile>(static_cast<SrtpProfile>(keys_->profile))
+                 : std::nullopt;
   }
   // The negotiated cipher suite, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256" (empty until connected).
   std::string_view cipher_name() const { return cipher_name_; }

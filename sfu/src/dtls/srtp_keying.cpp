@@ -1,9 +1,5 @@
 #include "dtls/srtp_keying.hpp"
 
-#include <openssl/crypto.h>
-
-#include <algorithm>
-
 namespace podium::sfu::dtls {
 
 const char* to_string(SrtpProfile profile) {
@@ -35,33 +31,8 @@ std::optional<SrtpProfile> srtp_profile_from_id(std::uint16_t id) {
   }
 }
 
-std::size_t master_key_length(SrtpProfile profile) {
-  return profile == SrtpProfile::aead_aes_256_gcm ? 32 : 16;
-}
-
-std::size_t master_salt_length(SrtpProfile profile) {
-  switch (profile) {
-    case SrtpProfile::aes128_cm_sha1_80:
-    case SrtpProfile::aes128_cm_sha1_32:
-      return 14;
-    case SrtpProfile::aead_aes_128_gcm:
-    case SrtpProfile::aead_aes_256_gcm:
-      return 12;
-  }
-  return 14;
-}
-
-SrtpMasterKey::SrtpMasterKey(std::span<const std::uint8_t> key,
-                             std::span<const std::uint8_t> salt) {
-  if (key.size() > kMaxKey || salt.size() > kMaxSalt) return;
-  std::copy(key.begin(), key.end(), bytes_.begin());
-  std::copy(salt.begin(), salt.end(), bytes_.begin() + static_cast<std::ptrdiff_t>(key.size()));
-  key_length_ = key.size();
-  salt_length_ = salt.size();
-}
-
-SrtpMasterKey::~SrtpMasterKey() {
-  OPENSSL_cleanse(bytes_.data(), bytes_.size());
+std::optional<srtp::Profile> to_srtp_profile(SrtpProfile profile) {
+  return srtp::profile_from_id(static_cast<std::uint16_t>(profile));
 }
 
 }  // namespace podium::sfu::dtls

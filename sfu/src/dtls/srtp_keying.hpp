@@ -1,4 +1,6 @@
-// DTLS-SRTP protection profiles and the keys exported for them (RFC 5764 section 4.2).
+// DTLS-SRTP protection profiles as the use_srtp extension negotiates them (RFC 5764 section
+// 4.1.2; a context may offer profiles the SFU cannot run, see to_srtp_profile), and the keys a
+// finished handshake exports for the SRTP layer (RFC 5764 section 4.2).
 #pragma once
 
 #include <array>
@@ -6,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+
+#include "srtp/profile.hpp"
 
 namespace podium::sfu::dtls {
 
@@ -21,40 +25,16 @@ enum class SrtpProfile : std::uint16_t {
 // The OpenSSL / IANA registry name, e.g. "SRTP_AEAD_AES_128_GCM".
 const char* to_string(SrtpProfile profile);
 std::optional<SrtpProfile> srtp_profile_from_id(std::uint16_t id);
-// Master key and master salt lengths in bytes (RFC 5764 section 4.1.2, RFC 7714 section 12).
-std::size_t master_key_length(SrtpProfile profile);
-std::size_t master_salt_length(SrtpProfile profile);
+// The SRTP layer's profile for a negotiated one; nullopt for profiles the SFU does not run.
+std::optional<srtp::Profile> to_srtp_profile(SrtpProfile profile);
 
-// One direction's SRTP master key and salt, stored back to back (the layout libsrtp takes).
-class SrtpMasterKey {
- public:
-  static constexpr std::size_t kMaxKey = 32;
-  static constexpr std::size_t kMaxSalt = 14;
-
-  SrtpMasterKey() = default;
-  SrtpMasterKey(std::span<const std::uint8_t> key, std::span<const std::uint8_t> salt);
-  ~SrtpMasterKey();
-  SrtpMasterKey(const SrtpMasterKey&) = default;
-  SrtpMasterKey& operator=(const SrtpMasterKey&) = default;
-
-  std::span<const std::uint8_t> key() const { return {bytes_.data(), key_length_}; }
-  std::span<const std::uint8_t> salt() const { return {bytes_.data() + key_length_, salt_length_}; }
-  std::span<const std::uint8_t> key_and_salt() const {
-    return {bytes_.data(), key_length_ + salt_length_};
-  }
-
- private:
-  std::array<std::uint8_t, kMaxKey + kMaxSalt> bytes_{};
-  std::size_t key_length_ = 0;
-  std::size_t salt_length_ = 0;
-};
-
-// What a finished DTLS-SRTP handshake yields. "local" protects what we send, "remote" unprotects
-// what we receive; for the DTLS client local is the client_write key (RFC 5764 section 4.2).
+// What a finished DTLS-SRTP handshake yields, in the SRTP layer's types: "local" protects what
+// we send, "remote" unprotects what we receive (srtp::split_keying_material, RFC 5764 section
+// 4.2: for the DTLS client local is the client_write key).
 struct SrtpKeys {
-  SrtpProfile profile = SrtpProfile::aead_aes_128_gcm;
-  SrtpMasterKey local;
-  SrtpMasterKey remote;
+  srtp::Profile profile = srtp::Profile::aead_aes_128_gcm;
+  srtp::MasterKey local;
+  srtp::MasterKey remote;
 };
 
 }  // namespace podium::sfu::dtls

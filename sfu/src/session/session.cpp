@@ -46,22 +46,20 @@ Session::~Session() = default;
 Result<Ok, Reason> Session::key_srtp() {
   const dtls::SrtpKeys* keys = dtls_ ? dtls_->srtp_keys() : nullptr;
   if (!keys) return fail_reason("no SRTP keys");
-  auto profile = srtp::profile_from_id(static_cast<std::uint16_t>(keys->profile));
-  if (!profile) return fail_reason("unsupported SRTP profile");
   // RFC 5764 section 4.2: "local" protects what we send, "remote" unprotects what we receive.
-  auto rtcp_out = srtp::SrtcpSender::create(*profile, keys->local.key(), keys->local.salt());
+  auto rtcp_out = srtp::SrtcpSender::create(keys->local);
   if (!rtcp_out) return fail_reason(rtcp_out.error().text);
   rtcp_out_.emplace(std::move(*rtcp_out));
   if (is_presenter()) {
-    auto inbound = srtp::LibsrtpSession::create(*profile, keys->remote.key(), keys->remote.salt(),
-                                                srtp::LibsrtpSession::Direction::inbound);
+    auto inbound =
+        srtp::LibsrtpSession::create(keys->remote, srtp::LibsrtpSession::Direction::inbound);
     if (!inbound) return fail_reason(inbound.error().text);
     inbound_.emplace(std::move(*inbound));
   } else {
-    auto out = srtp::SrtpSender::create(*profile, keys->local.key(), keys->local.salt());
+    auto out = srtp::SrtpSender::create(keys->local);
     if (!out) return fail_reason(out.error().text);
     rtp_out_.emplace(std::move(*out));
-    auto in = srtp::SrtcpReceiver::create(*profile, keys->remote.key(), keys->remote.salt());
+    auto in = srtp::SrtcpReceiver::create(keys->remote);
     if (!in) return fail_reason(in.error().text);
     rtcp_in_.emplace(std::move(*in));
   }

@@ -34,6 +34,7 @@ extern char** environ;
 namespace {
 
 using namespace podium::sfu::dtls;
+namespace srtp = podium::sfu::srtp;
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -55,10 +56,10 @@ std::string hex_upper(std::span<const std::uint8_t> data) {
 
 // RFC 5764 section 4.2 layout of the exporter output, rebuilt from our split keys.
 std::string expected_keying_material(const SrtpKeys& keys, Role role) {
-  const SrtpMasterKey& client = role == Role::client ? keys.local : keys.remote;
-  const SrtpMasterKey& server = role == Role::client ? keys.remote : keys.local;
-  return hex_upper(client.key()) + hex_upper(server.key()) + hex_upper(client.salt()) +
-         hex_upper(server.salt());
+  const srtp::MasterKey& client = role == Role::client ? keys.local : keys.remote;
+  const srtp::MasterKey& server = role == Role::client ? keys.remote : keys.local;
+  return hex_upper(client.key_bytes()) + hex_upper(server.key_bytes()) +
+         hex_upper(client.salt_bytes()) + hex_upper(server.salt_bytes());
 }
 
 class TempDir {

@@ -20,11 +20,20 @@
 namespace {
 
 using namespace podium::sfu::dtls;
+namespace srtp = podium::sfu::srtp;
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
 
 Bytes bytes(std::span<const std::uint8_t> s) {
   return Bytes(s.begin(), s.end());
+}
+
+// A master key followed by its salt (the layout libsrtp takes).
+Bytes key_and_salt(const srtp::MasterKey& key) {
+  Bytes out = bytes(key.key_bytes());
+  const auto salt = key.salt_bytes();
+  out.insert(out.end(), salt.begin(), salt.end());
+  return out;
 }
 Bytes bytes(const std::string& s) {
   return Bytes(s.begin(), s.end());
@@ -171,20 +180,19 @@ TEST(DtlsTransport, HandshakeDerivesCrosswiseSrtpKeys) {
   ASSERT_NE(c, nullptr);
   ASSERT_NE(s, nullptr);
   // GCM is preferred when both offer it (RFC 7714 section 14.2 key and salt sizes).
-  EXPECT_EQ(c->profile, SrtpProfile::aead_aes_128_gcm);
-  EXPECT_EQ(s->profile, SrtpProfile::aead_aes_128_gcm);
+  EXPECT_EQ(c->profile, srtp::Profile::aead_aes_128_gcm);
+  EXPECT_EQ(s->profile, srtp::Profile::aead_aes_128_gcm);
   EXPECT_EQ(pair.client->srtp_profile(), SrtpProfile::aead_aes_128_gcm);
-  EXPECT_STREQ(to_string(c->profile), "SRTP_AEAD_AES_128_GCM");
+  EXPECT_STREQ(srtp::profile_name(c->profile), "SRTP_AEAD_AES_128_GCM");
   EXPECT_EQ(static_cast<int>(c->profile), 0x0007);
-  EXPECT_EQ(c->local.key().size(), 16u);
-  EXPECT_EQ(c->local.salt().size(), 12u);
-  EXPECT_EQ(c->local.key_and_salt().size(), 28u);
+  EXPECT_EQ(c->local.key_bytes().size(), 16u);
+  EXPECT_EQ(c->local.salt_bytes().size(), 12u);
 
   // The client's write key is the server's read key and vice versa (RFC 5764 section 4.2).
-  EXPECT_EQ(bytes(c->local.key_and_salt()), bytes(s->remote.key_and_salt()));
-  EXPECT_EQ(bytes(c->remote.key_and_salt()), bytes(s->local.key_and_salt()));
-  EXPECT_NE(bytes(c->local.key()), bytes(c->remote.key()));
-  EXPECT_NE(bytes(c->local.salt()), bytes(c->remote.salt()));
+  EXPECT_EQ(key_and_salt(c->local), key_and_salt(s->remote));
+  EXPECT_EQ(key_and_salt(c->remote), key_and_salt(s->local));
+  EXPECT_NE(bytes(c->local.key_bytes()), bytes(c->remote.key_bytes()));
+  EXPECT_NE(bytes(c->local.salt_bytes()), bytes(c->remote.salt_bytes()));
 
   // Handshake flights respect the 1200-byte MTU; AEAD ECDSA suite chosen.
   EXPECT_LE(pair.client_sink.largest, 1200u);
@@ -214,13 +222,13 @@ TEST(DtlsTransport, ClientOfferingOnlyCmSha1_80GetsIt) {
   ASSERT_TRUE(pair.both(DtlsState::connected));
   const SrtpKeys* c = pair.client->srtp_keys();
   const SrtpKeys* s = pair.server->srtp_keys();
-  EXPECT_EQ(c->profile, SrtpProfile::aes128_cm_sha1_80);
-  EXPECT_EQ(s->profile, SrtpProfile::aes128_cm_sha1_80);
-  EXPECT_STREQ(to_string(s->profile), "SRTP_AES128_CM_SHA1_80");
-  EXPECT_EQ(c->local.key().size(), 16u);
-  EXPECT_EQ(c->local.salt().size(), 14u);
-  EXPECT_EQ(bytes(c->local.key_and_salt()), bytes(s->remote.key_and_salt()));
-  EXPECT_EQ(bytes(c->remote.key_and_salt()), bytes(s->local.key_and_salt()));
+  EXPECT_EQ(c->profile, srtp::Profile::aes128_cm_sha1_80);
+  EXPECT_EQ(s->profile, srtp::Profile::aes128_cm_sha1_80);
+  EXPECT_STREQ(srtp::profile_name(s->profile), "SRTP_AES128_CM_SHA1_80");
+  EXPECT_EQ(c->local.key_bytes().size(), 16u);
+  EXPECT_EQ(c->local.salt_bytes().size(), 14u);
+  EXPECT_EQ(key_and_salt(c->local), key_and_salt(s->remote));
+  EXPECT_EQ(key_and_salt(c->remote), key_and_salt(s->local));
 }
 
 TEST(DtlsTransport, ServerPreferenceOrderWins) {
@@ -313,8 +321,8 @@ TEST(DtlsTransport, RecoversFromLostFirstFlights) {
       << to_string(pair.client->state()) << " / " << to_string(pair.server->state());
   EXPECT_TRUE(server_dropped);
   EXPECT_GE(pair.client_sink.sent, 3u);  // the ClientHello went out at least twice
-  EXPECT_EQ(bytes(pair.client->srtp_keys()->local.key_and_salt()),
-            bytes(pair.server->srtp_keys()->remote.key_and_salt()));
+  EXPECT_EQ(key_and_salt(pair.client->srtp_keys()->local),
+            key_and_salt(pair.server->srtp_keys()->remote));
 }
 
 TEST(DtlsTransport, RecoversFromLostClientFinishedFlight) {

@@ -143,11 +143,9 @@ class FanOut : public ::testing::Test {
 
     // The browser unprotects with what it receives: its "remote" keys (the SFU's write keys).
     const dtls::SrtpKeys* keys = guest->browser_dtls->srtp_keys();
-    auto profile = srtp::profile_from_id(static_cast<std::uint16_t>(keys->profile));
-    if (!profile) throw std::runtime_error("unsupported profile");
-    guest->profile = *profile;
-    auto receiver = srtp::LibsrtpSession::create(*profile, keys->remote.key(), keys->remote.salt(),
-                                                 srtp::LibsrtpSession::Direction::inbound);
+    guest->profile = keys->profile;
+    auto receiver =
+        srtp::LibsrtpSession::create(keys->remote, srtp::LibsrtpSession::Direction::inbound);
     if (!receiver) throw std::runtime_error(receiver.error().text);
     guest->receiver.emplace(std::move(*receiver));
     room.add_guest(*guest->session);
