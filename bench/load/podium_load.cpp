@@ -144,17 +144,28 @@ HttpResult http_request(bhttp::verb verb, const Url& url, const std::string& tar
 
 enum class Role { presenter, guest };
 
+// A non-blocking UDP socket on 127.0.0.1, an ephemeral port, 1 MiB of receive buffer.
+int bind_loopback_udp(SocketAddress* bound = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+  int size = 1 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  if (bound) {
+    socklen_t length = sizeof(local);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
+    *bound = SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&local), length);
+  }
+  return fd;
+}
+
 class Peer final : public sfu::dtls::DtlsSink {
  public:
   Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode, std::string setup)
       : role_(role), context_(context), decode_(decode), setup_(std::move(setup)) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
-    int size = 1 << 20;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    fd_ = bind_loopback_udp();
     auto credentials = sfu::ice::generate_credentials();
     ufrag_ = credentials.ufrag;
     pwd_ = credentials.pwd;
@@ -646,18 +657,9 @@ int run_floor(const Options& options) {
   std::vector<int> sockets;
   std::vector<SocketAddress> destinations;
   for (int i = 0; i < options.guests; ++i) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
-    int size = 1 << 20;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    socklen_t length = sizeof(local);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
-    sockets.push_back(fd);
-    destinations.push_back(
-        SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&local), length));
+    SocketAddress bound;
+    sockets.push_back(bind_loopback_udp(&bound));
+    destinations.push_back(bound);
   }
   const int frames = static_cast<int>(options.seconds * 50);
   pid_t child = ::fork();

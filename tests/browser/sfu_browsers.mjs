@@ -44,19 +44,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from './chromium_args.mjs';
 
 const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
+  ...BASE_CHROMIUM_ARGS,
   // The guests' AudioContext and <audio> start without a user gesture.
   '--autoplay-policy=no-user-gesture-required',
 ];
