@@ -9,6 +9,7 @@
 
 #include "dtls/certificate.hpp"
 #include "dtls/dtls_context.hpp"
+#include "podium/monitoring/logging.hpp"
 #include "sfu_metrics.hpp"
 #include "transport/media_worker.hpp"
 
@@ -86,6 +87,14 @@ void SfuServer::start() {
   impl_->worker = std::make_unique<MediaWorker>(impl_->config, *impl_->dtls, impl_->metrics);
   impl_->port = impl_->worker->bind();
   impl_->worker->start();
+  auto log = log::get("sfu");
+  log->info("SFU started on UDP port {}, DTLS certificate {} (sha-256 {})", impl_->port,
+            files ? files->cert : std::string("generated at start"),
+            impl_->dtls->fingerprint().to_sdp());
+  if (impl_->config.workers > 1) {
+    log->warn("sfu.workers is {}, but the SFU runs one media thread (docs/sfu.md)",
+              impl_->config.workers);
+  }
 }
 
 void SfuServer::stop() {
