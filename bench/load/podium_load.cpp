@@ -694,7 +694,6 @@ int run_floor(const Options& options) {
     }
     ::_exit(0);
   }
-  EventLoop loop;
   std::vector<std::uint64_t> received(sockets.size());
   int epoll = ::epoll_create1(0);
   for (std::size_t i = 0; i < sockets.size(); ++i) {
@@ -709,30 +708,21 @@ int run_floor(const Options& options) {
   std::array<epoll_event, 256> events{};
   const auto give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                           std::chrono::duration<double>(options.seconds + 5));
-  while (Clock::now() < give_up) {
+  // Counts everything readable within 10 ms.
+  auto receive_ready = [&] {
     int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 10);
     for (int i = 0; i < n; ++i) {
       const std::size_t index = events[i].data.u64;
-      for (;;) {
-        int got = batch.receive(sockets[index]);
-        if (got <= 0) break;
+      for (int got; (got = batch.receive(sockets[index])) > 0;) {
         received[index] += static_cast<std::uint64_t>(got);
       }
     }
+  };
+  while (Clock::now() < give_up) {
+    receive_ready();
     if (!child_done && ::waitpid(child, &status, WNOHANG) == child) {
       child_done = true;
-      // Drain what is still queued, then stop.
-      for (int k = 0; k < 10; ++k) {
-        n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 10);
-        for (int i = 0; i < n; ++i) {
-          const std::size_t index = events[i].data.u64;
-          for (;;) {
-            int got = batch.receive(sockets[index]);
-            if (got <= 0) break;
-            received[index] += static_cast<std::uint64_t>(got);
-          }
-        }
-      }
+      for (int k = 0; k < 10; ++k) receive_ready();  // drain what is still queued, then stop
       break;
     }
   }

@@ -62,7 +62,9 @@ class Session final : public dtls::DtlsSink {
   bool is_presenter() const { return role_ == SessionRole::presenter; }
   Room& room() { return *room_; }
   ice::IceLiteAgent& ice() { return ice_; }
+  const ice::IceLiteAgent& ice() const { return ice_; }
   dtls::DtlsTransport* dtls() { return dtls_.get(); }
+  const dtls::DtlsTransport* dtls() const { return dtls_.get(); }
   void set_dtls(std::unique_ptr<dtls::DtlsTransport> transport) { dtls_ = std::move(transport); }
   const sdp::Negotiation& negotiation() const { return negotiation_; }
   std::chrono::steady_clock::time_point created() const { return created_; }

@@ -30,7 +30,7 @@ std::uint32_t random_u32() {
 }
 
 std::size_t dtls_state_index(const Session& session) {
-  auto* dtls = const_cast<Session&>(session).dtls();
+  const auto* dtls = session.dtls();
   if (!dtls) return 0;
   switch (dtls->state()) {
     case dtls::DtlsState::new_:
@@ -288,8 +288,10 @@ void MediaWorker::handle_rtp(Session& session, std::span<std::uint8_t> data) {
   counters_.rtp_packets_out += result.packets;
   counters_.rtp_bytes_out += result.bytes;
   counters_.srtp_errors[static_cast<std::size_t>(SrtpError::protect)] += result.protect_errors;
-  for (Session* guest : room.guests()) {
-    if (guest->closing() == CloseReason::srtp_failed) closing_.push_back(guest);
+  if (result.protect_errors > 0) {  // forward_audio marked those guests; close them alone
+    for (Session* guest : room.guests()) {
+      if (guest->closing() == CloseReason::srtp_failed) closing_.push_back(guest);
+    }
   }
   if (result.packets > 0 || queued_before > 0) {
     // Hand the fan-out to the kernel now; its latency is measured to the last guest's copy.
@@ -612,7 +614,7 @@ Result<SessionAnswer, SessionError> MediaWorker::create_session(const SessionOff
 }
 
 std::string MediaWorker::etag_of(const Session& session) const {
-  return "ice-" + const_cast<Session&>(session).ice().local().ufrag;
+  return "ice-" + session.ice().local().ufrag;
 }
 
 Session* MediaWorker::find_session(const std::string& room, const std::string& id) {
