@@ -6,6 +6,8 @@
 
 #include <array>
 #include <map>
+
+#include <boost/algorithm/string/predicate.hpp>
 #include <nlohmann/json.hpp>
 
 #include "embedded_files.hpp"
@@ -52,12 +54,7 @@ void json_error(http::Response& response, http::Status status, std::string_view 
 std::string_view bearer_token(const http::Request& request) {
   std::string_view header = request[bhttp::field::authorization];
   constexpr std::string_view scheme = "bearer ";
-  if (header.size() <= scheme.size()) return {};
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    char c = header[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != scheme[i]) return {};
-  }
+  if (!boost::algorithm::istarts_with(header, scheme)) return {};
   auto token = header.substr(scheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);

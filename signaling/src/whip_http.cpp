@@ -1,27 +1,16 @@
 #include "podium/signaling/whip_http.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+
 namespace podium::signaling::whip {
 
 namespace {
 
+using boost::algorithm::iequals;
+using boost::algorithm::istarts_with;
+
 constexpr std::string_view kWhipPrefix = "/whip";
 constexpr std::string_view kWhepPrefix = "/whep";
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
 
 // Optional whitespace (RFC 9110 section 5.6.3).
 std::string_view trim(std::string_view text) {
