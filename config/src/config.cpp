@@ -706,7 +706,7 @@ class Loader {
   SfuConfig read_sfu(const Value& value, std::vector<Socket>& sockets) {
     Section section(*this, value,
                     {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions",
-                     "consent_timeout", "certificate"});
+                     "consent_timeout", "certificate", "slides"});
     SfuConfig sfu;
     Value listen_at = section.missing("listen_ip");
     if (const Value* listen_ip = section.get("listen_ip")) {
@@ -741,7 +741,32 @@ class Loader {
     if (const Value* certificate = section.get("certificate")) {
       sfu.certificate = read_tls(*certificate);
     }
+    if (const Value* slides = section.get("slides")) sfu.slides = read_slides(*slides);
     return sfu;
+  }
+
+  SlidesConfig read_slides(const Value& value) {
+    Section section(*this, value, {"guest_queue", "max_room_bytes", "max_slide_bytes"});
+    SlidesConfig slides;
+    auto size = [&](const char* key, ByteSize& out, std::uint64_t min, std::uint64_t max) {
+      const Value* given = section.get(key);
+      if (given == nullptr) return;
+      out = parsed(*given, parse_size(scalar(*given, "a size like 2MiB")));
+      if (out.bytes < min || out.bytes > max) {
+        fail(*given,
+             "must be between " + std::to_string(min) + " and " + std::to_string(max) + " bytes");
+      }
+    };
+    size("guest_queue", slides.guest_queue, 256u << 10, 256u << 20);
+    size("max_slide_bytes", slides.max_slide_bytes, 1u << 10, 1ull << 30);
+    size("max_room_bytes", slides.max_room_bytes, 1u << 20, 64ull << 30);
+    if (slides.max_room_bytes < slides.max_slide_bytes) {
+      const Value* at = section.get("max_room_bytes");
+      fail(at ? *at : section.missing("max_room_bytes"),
+           "must be at least sfu.slides.max_slide_bytes (" +
+               std::to_string(slides.max_slide_bytes.bytes) + " bytes)");
+    }
+    return slides;
   }
 
   SignalingConfig read_signaling(const Value& value, std::vector<Socket>& sockets) {

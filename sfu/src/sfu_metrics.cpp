@@ -117,7 +117,8 @@ SfuMetrics::SfuMetrics(prometheus::Registry& registry)
                    .Help("From receiving a presenter packet to handing its copy for the room's "
                          "last guest to the kernel.")
                    .Register(registry)
-                   .Add({}, latency_buckets())) {
+                   .Add({}, latency_buckets())),
+      data_(registry) {
   static const char* ice_states[] = {"checking", "connected"};
   static const char* dtls_states[] = {"new", "connecting", "connected", "failed", "closed"};
   for (std::size_t i = 0; i < 2; ++i) {
@@ -179,6 +180,7 @@ void SfuMetrics::flush(WorkerCounters& c, const WorkerGauges& g) {
     c.latency_sum = 0;
     c.latency_any = false;
   }
+  data_.flush(c.data, g.slides_stored, g.slide_bytes);
   rooms_.Set(static_cast<double>(g.rooms));
   presenters_.Set(static_cast<double>(g.presenters));
   guests_.Set(static_cast<double>(g.guests));

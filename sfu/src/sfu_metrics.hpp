@@ -16,6 +16,8 @@
 
 #include "dtls/dtls_transport.hpp"
 #include "session/session.hpp"
+#include "slides/data_counters.hpp"
+#include "slides/data_metrics.hpp"
 
 namespace podium::sfu {
 
@@ -63,6 +65,7 @@ struct WorkerCounters {
   std::vector<double> latency_counts = std::vector<double>(latency_buckets().size() + 1, 0.0);
   double latency_sum = 0;
   bool latency_any = false;
+  slides::DataCounters data;
 
   void observe_latency(double seconds);
 };
@@ -73,6 +76,8 @@ struct WorkerGauges {
   std::size_t presenters = 0;
   std::size_t guests = 0;
   std::size_t speaking = 0;
+  std::size_t slides_stored = 0;
+  std::uint64_t slide_bytes = 0;
   // [ice connected?][dtls state]
   std::array<std::array<std::size_t, 5>, 2> sessions{};
 };
@@ -118,6 +123,7 @@ class SfuMetrics {
   prometheus::Family<prometheus::Counter>& created_family_;
   std::array<prometheus::Counter*, 2> created_{};
   prometheus::Histogram& latency_;
+  slides::DataMetrics data_;
 };
 
 }  // namespace podium::sfu

@@ -13,6 +13,7 @@
 
 #include "podium/common/udp_batch.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "slides/slide_deck.hpp"
 
 namespace podium::sfu {
 
@@ -85,7 +86,10 @@ struct FanOutResult {
 
 class Room {
  public:
-  explicit Room(std::string name) : name_(std::move(name)) {}
+  // `counters` receives the room's data-channel counts (the worker's; a private set by default).
+  explicit Room(std::string name, slides::SlideLimits limits = {},
+                slides::DataCounters* counters = nullptr)
+      : name_(std::move(name)), slides_(limits, counters ? *counters : own_counters_) {}
   const std::string& name() const { return name_; }
 
   Session* presenter() const { return presenter_; }
@@ -97,6 +101,8 @@ class Room {
   bool empty() const { return presenter_ == nullptr && guests_.empty(); }
 
   OutputTimeline& timeline() { return timeline_; }
+  // The slide deck shared by the presenter and every guest (docs/protocol.md).
+  slides::SlideDeck& slides() { return slides_; }
   SpeakingDetector& speaking() { return speaking_; }
 
   // Queues one protected copy of the presenter's decrypted packet for every guest with keyed
@@ -113,6 +119,8 @@ class Room {
 
  private:
   std::string name_;
+  slides::DataCounters own_counters_;
+  slides::SlideDeck slides_;
   Session* presenter_ = nullptr;
   std::vector<Session*> guests_;
   OutputTimeline timeline_;

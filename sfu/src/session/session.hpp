@@ -13,12 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "datachannel/data_channels.hpp"
 #include "dtls/dtls_transport.hpp"
 #include "ice/ice_lite_agent.hpp"
 #include "podium/common/socket_address.hpp"
+#include "podium/config/config.hpp"
 #include "podium/sfu/session_service.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "sdp/answer.hpp"
+#include "slides/data_counters.hpp"
 #include "srtp/libsrtp_session.hpp"
 #include "srtp/srtp.hpp"
 
@@ -50,7 +53,7 @@ enum class CloseReason : std::uint8_t {
 };
 const char* to_string(CloseReason reason);
 
-class Session final : public dtls::DtlsSink {
+class Session final : public dtls::DtlsSink, public datachannel::DataChannelObserver {
  public:
   Session(std::string id, SessionRole role, Room& room, ice::IceLiteAgent agent,
           sdp::Negotiation negotiation, DatagramSender& sender,
@@ -117,6 +120,24 @@ class Session final : public dtls::DtlsSink {
   // Called by on_state (set by the worker).
   std::function<void(Session&, dtls::DtlsState)> on_dtls_state;
 
+  // --- Data channels (RFC 8831) over this session's DTLS, once it is connected and the offer
+  // had an m=application section. The slides channel feeds the room's SlideDeck.
+  void start_data_channels(const config::SlidesConfig& config, slides::DataCounters& counters);
+  // Leaves the room's deck and aborts the association (before DTLS closes).
+  void stop_data_channels();
+  datachannel::DataChannels* data_channels() { return data_channels_.get(); }
+
+  // DataChannelObserver
+  void on_data_packet(std::span<const std::uint8_t> packet) override;
+  void on_data_connected() override;
+  void on_data_closed() override;
+  void on_channel_open(std::uint16_t stream, const datachannel::Channel& channel) override;
+  void on_channel_message(std::uint16_t stream, bool binary, sctp::Message&& message) override;
+  void on_channel_closed(std::uint16_t stream) override;
+  void on_data_writable() override;
+  void on_sctp_error(sctp::Error error) override;
+  void on_channel_error(datachannel::ChannelError error) override;
+
  private:
   std::string id_;
   SessionRole role_;
@@ -135,6 +156,10 @@ class Session final : public dtls::DtlsSink {
   std::optional<srtp::SrtpSender> rtp_out_;
   std::optional<srtp::SrtcpSender> rtcp_out_;
   std::optional<srtp::SrtcpReceiver> rtcp_in_;
+
+  std::unique_ptr<datachannel::DataChannels> data_channels_;
+  slides::DataCounters* data_counters_ = nullptr;
+  std::optional<std::uint16_t> slides_stream_;  // the slides channel (ours for a guest)
 };
 
 }  // namespace podium::sfu

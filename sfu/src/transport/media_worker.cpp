@@ -10,6 +10,7 @@
 #include "podium/monitoring/logging.hpp"
 #include "podium/stun/demux.hpp"
 #include "podium/stun/message.hpp"
+#include "sctp/sctp_transport.hpp"
 #include "sdp/sdpfrag.hpp"
 
 namespace podium::sfu {
@@ -405,6 +406,8 @@ void MediaWorker::on_dtls_state(Session& session, dtls::DtlsState state) {
       }
       log::with(*log, spdlog::level::info, "session", session.id(), "DTLS connected ({}, {})",
                 session.dtls()->cipher_name(), dtls::to_string(*session.dtls()->srtp_profile()));
+      // RFC 8261: SCTP over this DTLS association, for the slides channel.
+      session.start_data_channels(config_.slides, counters_.data);
       break;
     }
     case dtls::DtlsState::failed: {
@@ -438,6 +441,9 @@ void MediaWorker::arm_tick() {
 
 void MediaWorker::on_tick() {
   now_ = Clock::now();
+  // SCTP retransmissions and delayed SACKs, then slide feeds and presenter updates.
+  sctp::handle_sctp_timers(now_);
+  for (auto& [name, room] : rooms_) room->slides().on_tick(now_);
   // DTLS retransmissions and handshake deadlines (RFC 6347 section 4.2.4).
   if (!handshaking_.empty()) {
     std::vector<Session*> due;
@@ -467,6 +473,7 @@ void MediaWorker::on_tick() {
         send_receiver_report(*session);
       }
     }
+    for (auto& [name, room] : rooms_) room->slides().sample_queues();
     metrics_.flush(counters_, gauges());
   }
   flush();
@@ -490,7 +497,9 @@ void MediaWorker::destroy_session(Session& session) {
   ++counters_.sessions_closed[static_cast<std::size_t>(reason)];
   log::with(*log::get("sfu"), spdlog::level::info, "session", session.id(), "closed ({})",
             to_string(reason));
-  // close_notify when connected; the session no longer reacts to its own state change.
+  // SCTP ABORT and the deck forgets the session, then close_notify when connected; the session
+  // no longer reacts to its own state change.
+  session.stop_data_channels();
   session.on_dtls_state = nullptr;
   if (auto* dtls = session.dtls()) dtls->close();
   handshaking_.erase(&session);
@@ -513,6 +522,8 @@ WorkerGauges MediaWorker::gauges() const {
     if (room->presenter()) ++g.presenters;
     g.guests += room->guests().size();
     if (room->presenter() && room->speaking().speaking(now_)) ++g.speaking;
+    g.slides_stored += room->slides().store().slides().size();
+    g.slide_bytes += room->slides().store().reserved_bytes();
   }
   for (const auto& [id, session] : sessions_) {
     ++g.sessions[session->ice().connected() ? 1 : 0][dtls_state_index(*session)];
@@ -564,7 +575,12 @@ Result<SessionAnswer, SessionError> MediaWorker::create_session(const SessionOff
   fingerprints.push_back(*fingerprint);
 
   auto& room_slot = rooms_[offer.room];
-  if (!room_slot) room_slot = std::make_unique<Room>(offer.room);
+  if (!room_slot) {
+    room_slot = std::make_unique<Room>(offer.room,
+                                       slides::SlideLimits{config_.slides.max_slide_bytes.bytes,
+                                                           config_.slides.max_room_bytes.bytes},
+                                       &counters_.data);
+  }
   Room& room = *room_slot;
 
   std::string id = random_token(16);

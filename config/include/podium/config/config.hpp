@@ -61,6 +61,17 @@ struct RelayConfig {
   std::string software = "podium";             // SOFTWARE attribute ("" to omit)
 };
 
+// The slides data channel (docs/protocol.md).
+struct SlidesConfig {
+  // What SCTP may hold for one guest (queued and unacknowledged): a guest that cannot keep up
+  // waits at this bound without slowing the others.
+  ByteSize guest_queue{2u << 20};
+  // One room's stored deck; least recently used slides are evicted, never the current one.
+  ByteSize max_room_bytes{256u << 20};
+  // One slide.
+  ByteSize max_slide_bytes{50u << 20};
+};
+
 struct SfuConfig {
   IpAddress listen_ip = *parse_ip_address("127.0.0.1");
   std::optional<IpAddress> announced_ip;
@@ -70,6 +81,7 @@ struct SfuConfig {
   std::chrono::seconds consent_timeout{30};
   // DTLS certificate (ECDSA P-256 recommended) and key; none: a fresh one is generated at start.
   std::optional<TlsConfig> certificate;
+  SlidesConfig slides;
 };
 
 struct SignalingConfig {
