@@ -38,6 +38,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "datachannel/data_channels.hpp"
 #include "dtls/certificate.hpp"
 #include "dtls/dtls_context.hpp"
 #include "dtls/dtls_transport.hpp"
@@ -50,6 +51,7 @@
 #include "podium/stun/message.hpp"
 #include "podium/stun/message_builder.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "sctp/sctp_transport.hpp"
 #include "sdp/session_description.hpp"
 #include "srtp/srtp.hpp"
 
@@ -161,10 +163,16 @@ int bind_loopback_udp(SocketAddress* bound = nullptr) {
   return fd;
 }
 
-class Peer final : public sfu::dtls::DtlsSink {
+// The byte at `offset` of the benchmark's slide (a pattern every guest can check).
+std::uint8_t slide_byte(std::uint64_t offset) {
+  return static_cast<std::uint8_t>((offset * 2654435761u) >> 13);
+}
+
+class Peer final : public sfu::dtls::DtlsSink, public sfu::datachannel::DataChannelObserver {
  public:
-  Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode, std::string setup)
-      : role_(role), context_(context), decode_(decode), setup_(std::move(setup)) {
+  Peer(Role role, const sfu::dtls::DtlsContext& context, bool decode, std::string setup,
+       bool data = false)
+      : role_(role), context_(context), decode_(decode), setup_(std::move(setup)), data_(data) {
     fd_ = bind_loopback_udp();
     auto credentials = sfu::ice::generate_credentials();
     ufrag_ = credentials.ufrag;
@@ -176,6 +184,10 @@ class Peer final : public sfu::dtls::DtlsSink {
     }
   }
   ~Peer() override {
+    if (channels_) {
+      channels_->close();
+      channels_.reset();
+    }
     if (decoder_) opus_decoder_destroy(decoder_);
     ::close(fd_);
   }
@@ -201,6 +213,16 @@ class Peer final : public sfu::dtls::DtlsSink {
         std::string(presenter ? "a=sendonly\r\n" : "a=recvonly\r\n") +
         "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n";
     if (presenter) sdp += "a=ssrc:" + std::to_string(ssrc_) + " cname:load\r\n";
+    if (data_) {
+      // The data channel section as browsers offer it (RFC 8841), bundled with the audio.
+      sdp.replace(sdp.find("a=group:BUNDLE 0"), 16, "a=group:BUNDLE 0 1");
+      sdp +=
+          "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+          "a=ice-ufrag:" +
+          ufrag_ + "\r\na=ice-pwd:" + pwd_ + "\r\na=fingerprint:sha-256 " + fingerprint.to_sdp() +
+          "\r\na=setup:" + setup_ +
+          "\r\na=mid:1\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
+    }
     return sdp;
   }
 
@@ -272,7 +294,78 @@ class Peer final : public sfu::dtls::DtlsSink {
       if (receiver) receiver_.emplace(std::move(*receiver));
     }
     srtp_ready_ = true;
+    if (data_) {
+      // RFC 8261: SCTP over this DTLS association, as a browser would run it.
+      sfu::datachannel::DataChannelOptions options;
+      options.dtls_client = dtls_->role() == sfu::dtls::Role::client;
+      options.remote_max_message_size = 262144;
+      options.sctp.mtu = dtls_->application_mtu();
+      options.sctp.send_buffer = 1024 * 1024;
+      options.sctp.receive_buffer = 1024 * 1024;
+      channels_ = std::make_unique<sfu::datachannel::DataChannels>(options, *this);
+      channels_->start();
+    }
   }
+  void on_application_data(std::span<const std::uint8_t> data) override {
+    if (channels_) channels_->receive_packet(data);
+  }
+
+  // --- Data channels (slides mode).
+  void on_data_packet(std::span<const std::uint8_t> packet) override {
+    if (dtls_) (void)dtls_->send_application(packet);
+  }
+  void on_data_connected() override {
+    if (role_ == Role::presenter) {
+      auto stream = channels_->open("slides");
+      if (stream) slides_stream_ = *stream;
+    }
+  }
+  void on_data_closed() override { data_failed_ = true; }
+  void on_channel_open(std::uint16_t stream, const sfu::datachannel::Channel& channel) override {
+    if (channel.label == "slides") slides_stream_ = stream;
+  }
+  void on_channel_message(std::uint16_t, bool binary, sfu::sctp::Message&& message) override {
+    const auto now = Clock::now();
+    if (binary) {
+      if (checks_bytes_) {
+        const auto bytes = message.bytes();
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+          if (bytes[i] != slide_byte(slide_received + i)) ++slide_corrupt;
+        }
+      }
+      slide_received += message.size;
+      if (slide_received == slide_size && slide_size > 0) slide_complete_at = now;
+      return;
+    }
+    const std::string text(reinterpret_cast<const char*>(message.data.get()), message.size);
+    auto json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded()) return;
+    const auto type = json.value("type", "");
+    if (type == "slide") {
+      slide_size = json.value("size", std::uint64_t{0});
+      slide_received = 0;
+    } else if (type == "show") {
+      show_at = now;
+      shown = json.value("id", "");
+    } else if (type == "delivered") {
+      delivered_guests = json.value("guests", std::size_t{0});
+    } else if (type == "error") {
+      ++errors;
+    }
+  }
+  void on_data_writable() override {}
+
+  sfu::datachannel::DataChannels* channels() { return channels_.get(); }
+  std::optional<std::uint16_t> slides_stream() const {
+    return channels_ && channels_->connected() ? slides_stream_ : std::nullopt;
+  }
+  void check_bytes(bool on) { checks_bytes_ = on; }
+  bool data_failed() const { return data_failed_; }
+  std::uint64_t slide_size = 0, slide_received = 0, slide_corrupt = 0;
+  Clock::time_point slide_complete_at{}, show_at{};
+  std::string shown;
+  std::size_t delivered_guests = 0;
+  std::uint64_t errors = 0;
 
   void on_timeout(Clock::time_point now) {
     if (!dtls_) return;
@@ -396,6 +489,11 @@ class Peer final : public sfu::dtls::DtlsSink {
   const sfu::dtls::DtlsContext& context_;
   bool decode_;
   std::string setup_;  // what the offer says: actpass (browsers), active or passive
+  bool data_ = false;  // offers the data channel section (slides mode)
+  std::unique_ptr<sfu::datachannel::DataChannels> channels_;
+  std::optional<std::uint16_t> slides_stream_;
+  bool checks_bytes_ = false;
+  bool data_failed_ = false;
   int fd_ = -1;
   std::string ufrag_, pwd_, remote_ufrag_;
   std::uint32_t ssrc_ = 0;
@@ -428,6 +526,8 @@ struct Options {
   int podium_pid = 0;
   int sender_cpu = -1;
   std::string setup = "actpass";
+  std::uint64_t slide_bytes = 5'000'000;
+  double timeout = 120;
 };
 
 class EventLoop {
@@ -452,6 +552,57 @@ class EventLoop {
   int epoll_;
 };
 
+// Posts the peer's offer (WHIP or WHEP at `path`) and takes the answer; the peer joins `loop`.
+bool connect_peer(EventLoop& loop, const Url& url, const Options& options,
+                  const sfu::dtls::Certificate& certificate, Peer& peer, const std::string& path) {
+  auto response = http_request(bhttp::verb::post, url, path, peer.offer(certificate.fingerprint()),
+                               options.token);
+  peer.location = response.location;
+  if (response.status != 201 || !peer.accept_answer(response.body, Clock::now())) {
+    std::fprintf(stderr, "podium-load: %s answered %d: %s\n", path.c_str(), response.status,
+                 response.body.substr(0, 200).c_str());
+    return false;
+  }
+  loop.add(peer);
+  return true;
+}
+
+// Drives the loop until every peer in [first, end) is connected or failed (or 30 s passed),
+// re-sending checks for peers whose ICE has not come up yet.
+void settle(EventLoop& loop, std::vector<std::unique_ptr<Peer>>& peers, std::size_t first) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    loop.poll(10, nullptr);
+    const auto now = Clock::now();
+    sfu::sctp::handle_sctp_timers(now);
+    bool done = true;
+    for (std::size_t i = first; i < peers.size(); ++i) {
+      Peer& peer = *peers[i];
+      if (peer.connected() || peer.failed()) continue;
+      done = false;
+      peer.on_timeout(now);
+      if (now - peer.last_check() > std::chrono::milliseconds(500)) peer.send_check(now);
+    }
+    if (done || now > deadline) return;
+  }
+}
+
+// Ends every session (WHIP/WHEP DELETE), as a client leaving would; returns the failures.
+int delete_sessions(const Url& url, const Options& options,
+                    std::initializer_list<const std::vector<std::unique_ptr<Peer>>*> lists) {
+  int failures = 0;
+  for (const auto* list : lists) {
+    for (const auto& peer : *list) {
+      if (peer->location.empty()) continue;
+      if (http_request(bhttp::verb::delete_, url, peer->location, "", options.token).status !=
+          200) {
+        ++failures;
+      }
+    }
+  }
+  return failures;
+}
+
 int run_sfu(const Options& options) {
   auto certificate = sfu::dtls::Certificate::generate();
   auto context = sfu::dtls::DtlsContext::create(*certificate);
@@ -466,55 +617,26 @@ int run_sfu(const Options& options) {
   const auto setup_start = Clock::now();
   int setup_failures = 0;
 
-  auto connect_peer = [&](Peer& peer, const std::string& path) {
-    auto response = http_request(bhttp::verb::post, url, path,
-                                 peer.offer(certificate->fingerprint()), options.token);
-    peer.location = response.location;
-    if (response.status != 201 || !peer.accept_answer(response.body, Clock::now())) {
-      std::fprintf(stderr, "podium-load: %s answered %d: %s\n", path.c_str(), response.status,
-                   response.body.substr(0, 200).c_str());
-      return false;
-    }
-    loop.add(peer);
-    return true;
-  };
-  // Drives the loop until every peer in [first, end) is connected or failed (or 30 s passed),
-  // re-sending checks for peers whose ICE has not come up yet.
-  auto settle = [&](std::vector<std::unique_ptr<Peer>>& peers, std::size_t first) {
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      loop.poll(10, nullptr);
-      const auto now = Clock::now();
-      bool done = true;
-      for (std::size_t i = first; i < peers.size(); ++i) {
-        Peer& peer = *peers[i];
-        if (peer.connected() || peer.failed()) continue;
-        done = false;
-        peer.on_timeout(now);
-        if (now - peer.last_check() > std::chrono::milliseconds(500)) peer.send_check(now);
-      }
-      if (done || now > deadline) return;
-    }
-  };
-
   // Guests join in waves, before the presenter (as an audience waiting for the talk).
   for (int start = 0; start < options.guests; start += options.parallel) {
     const std::size_t first = guests.size();
     for (int i = start; i < std::min(options.guests, start + options.parallel); ++i) {
       auto peer = std::make_unique<Peer>(Role::guest, *context, i < options.decode, options.setup);
-      if (connect_peer(*peer, "/whep/" + options.room)) {
+      if (connect_peer(loop, url, options, *certificate, *peer, "/whep/" + options.room)) {
         guests.push_back(std::move(peer));
       } else {
         ++setup_failures;
       }
     }
-    settle(guests, first);
+    settle(loop, guests, first);
   }
   std::vector<std::unique_ptr<Peer>> presenters;
   presenters.push_back(std::make_unique<Peer>(Role::presenter, *context, false, options.setup));
   Peer& presenter = *presenters.front();
-  if (!connect_peer(presenter, "/whip/" + options.room)) return 1;
-  settle(presenters, 0);
+  if (!connect_peer(loop, url, options, *certificate, presenter, "/whip/" + options.room)) {
+    return 1;
+  }
+  settle(loop, presenters, 0);
   const double setup_seconds = seconds_since(setup_start);
   std::size_t connected = 0;
   for (const auto& g : guests) connected += g->connected() ? 1 : 0;
@@ -584,17 +706,7 @@ int run_sfu(const Options& options) {
   // Stragglers.
   for (int i = 0; i < 20; ++i) loop.poll(10, &sent_at);
   opus_encoder_destroy(encoder);
-  // End every session (WHIP/WHEP DELETE), as a client leaving would.
-  int delete_failures = 0;
-  for (auto* list : {&presenters, &guests}) {
-    for (const auto& peer : *list) {
-      if (peer->location.empty()) continue;
-      if (http_request(bhttp::verb::delete_, url, peer->location, "", options.token).status !=
-          200) {
-        ++delete_failures;
-      }
-    }
-  }
+  const int delete_failures = delete_sessions(url, options, {&presenters, &guests});
 
   // Per-guest loss over the streamed packets (the probe excluded).
   std::vector<double> loss;
@@ -648,6 +760,175 @@ int run_sfu(const Options& options) {
   }
   std::printf("%s\n", result.dump().c_str());
   return 0;
+}
+
+double process_peak_rss_mib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+// Slides: one presenter uploads one slide of --slide-bytes over its `slides` data channel and
+// shows it; every guest receives it from the SFU. Reports the time until the last guest has the
+// slide and its show, the aggregate delivered rate and podium's CPU per delivered GB.
+int run_slides(const Options& options) {
+  auto certificate = sfu::dtls::Certificate::generate();
+  auto context = sfu::dtls::DtlsContext::create(*certificate);
+  if (!certificate || !context) {
+    std::fprintf(stderr, "podium-load: DTLS setup failed\n");
+    return 1;
+  }
+  const Url url = parse_url(options.signaling);
+  EventLoop loop;
+  const auto now = [] { return Clock::now(); };
+  // Polls the sockets and runs SCTP's timers until `done` or `seconds` passed.
+  auto drive = [&](double seconds, const auto& done) {
+    const auto deadline =
+        now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    while (!done() && now() < deadline) {
+      loop.poll(2, nullptr);
+      sfu::sctp::handle_sctp_timers(now());
+    }
+  };
+  std::vector<std::unique_ptr<Peer>> guests;
+  int setup_failures = 0;
+  for (int start = 0; start < options.guests; start += options.parallel) {
+    const std::size_t first = guests.size();
+    for (int i = start; i < std::min(options.guests, start + options.parallel); ++i) {
+      auto peer = std::make_unique<Peer>(Role::guest, *context, false, options.setup, true);
+      peer->check_bytes(i < options.decode);
+      if (connect_peer(loop, url, options, *certificate, *peer, "/whep/" + options.room)) {
+        guests.push_back(std::move(peer));
+      } else {
+        ++setup_failures;
+      }
+    }
+    settle(loop, guests, first);
+  }
+  auto ready_guests = [&] {
+    std::size_t ready = 0;
+    for (const auto& g : guests) ready += g->slides_stream() ? 1 : 0;
+    return ready;
+  };
+  drive(15, [&] { return ready_guests() == guests.size(); });
+  std::vector<std::unique_ptr<Peer>> presenters;
+  presenters.push_back(
+      std::make_unique<Peer>(Role::presenter, *context, false, options.setup, true));
+  Peer& presenter = *presenters.front();
+  if (!connect_peer(loop, url, options, *certificate, presenter, "/whip/" + options.room)) {
+    return 1;
+  }
+  settle(loop, presenters, 0);
+  drive(10, [&] { return presenter.slides_stream().has_value(); });
+  if (!presenter.slides_stream()) {
+    std::fprintf(stderr, "podium-load: the presenter's slides channel did not open\n");
+    return 1;
+  }
+  const std::size_t ready = ready_guests();
+  drive(0.3, [] { return false; });  // the presenter learns the guest count
+
+  const double cpu_before = options.podium_pid ? process_cpu_seconds(options.podium_pid) : 0;
+  rusage usage_before{};
+  ::getrusage(RUSAGE_SELF, &usage_before);
+  auto& channels = *presenter.channels();
+  const std::uint16_t stream = *presenter.slides_stream();
+  const auto start = now();
+  nlohmann::json header{{"type", "slide"},
+                        {"id", "bench"},
+                        {"size", options.slide_bytes},
+                        {"mime", "image/jpeg"},
+                        {"name", "bench.jpg"}};
+  channels.send_text(stream, header.dump());
+  std::vector<std::uint8_t> chunk(65536);
+  std::uint64_t offset = 0;
+  bool shown = false;
+  Clock::time_point uploaded{};
+  auto next_consent = start + std::chrono::seconds(5);
+  std::size_t complete = 0;
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(options.timeout));
+  while (now() < deadline) {
+    while (offset < options.slide_bytes) {
+      const std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(chunk.size(), options.slide_bytes - offset));
+      if (channels.writable() < n) break;
+      for (std::size_t i = 0; i < n; ++i) chunk[i] = slide_byte(offset + i);
+      if (channels.send_binary(stream, std::span(chunk.data(), n)) != sfu::sctp::SendStatus::sent) {
+        break;
+      }
+      offset += n;
+    }
+    if (offset == options.slide_bytes && !shown) {
+      channels.send_text(stream, R"({"type":"show","id":"bench"})");
+      shown = true;
+      uploaded = now();
+    }
+    loop.poll(1, nullptr);
+    const auto t = now();
+    sfu::sctp::handle_sctp_timers(t);
+    if (t >= next_consent) {  // RFC 7675: keep consent fresh on every session
+      presenter.send_check(t);
+      for (auto& g : guests) g->send_check(t);
+      next_consent = t + std::chrono::seconds(5);
+    }
+    complete = 0;
+    for (const auto& g : guests) complete += g->shown == "bench" ? 1 : 0;
+    if (shown && complete == ready) break;
+  }
+  const double cpu_after = options.podium_pid ? process_cpu_seconds(options.podium_pid) : 0;
+  rusage usage_after{};
+  ::getrusage(RUSAGE_SELF, &usage_after);
+  drive(0.5, [] { return false; });  // the last `delivered` reaches the presenter
+
+  std::vector<double> times;
+  std::uint64_t corrupt = 0, incomplete = 0;
+  for (const auto& g : guests) {
+    corrupt += g->slide_corrupt;
+    if (g->shown != "bench" || g->slide_received != options.slide_bytes) {
+      ++incomplete;
+      continue;
+    }
+    times.push_back(std::chrono::duration<double>(g->show_at - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double last = times.empty() ? 0 : times.back();
+  const double delivered_bytes = double(times.size()) * double(options.slide_bytes);
+  auto cpu_of = [](const rusage& u) {
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  nlohmann::json result{
+      {"mode", "slides"},
+      {"guests", options.guests},
+      {"guests_ready", ready},
+      {"setup_failures", setup_failures},
+      {"slide_bytes", options.slide_bytes},
+      {"guests_complete", times.size()},
+      {"guests_incomplete", incomplete},
+      {"corrupt_bytes", corrupt},
+      {"checked_guests", std::min(options.decode, options.guests)},
+      {"upload_seconds", shown ? std::chrono::duration<double>(uploaded - start).count() : -1.0},
+      {"first_guest_seconds", times.empty() ? 0 : times.front()},
+      {"median_guest_seconds", times.empty() ? 0 : times[times.size() / 2]},
+      {"last_guest_seconds", last},
+      {"delivered_mbit_per_s", last > 0 ? delivered_bytes * 8 / last / 1e6 : 0.0},
+      {"presenter_delivered_report", presenter.delivered_guests},
+      {"presenter_errors", presenter.errors},
+      {"load_cpu_seconds", cpu_of(usage_after) - cpu_of(usage_before)},
+  };
+  if (options.podium_pid) {
+    const double cpu = cpu_after - cpu_before;
+    result["podium_cpu_seconds"] = cpu;
+    result["podium_cpu_seconds_per_gb"] = delivered_bytes > 0 ? cpu / (delivered_bytes / 1e9) : 0.0;
+    result["podium_peak_rss_mib"] = process_peak_rss_mib(options.podium_pid);
+    result["podium_rss_mib"] = process_rss_mib(options.podium_pid);
+  }
+  result["delete_failures"] = delete_sessions(url, options, {&presenters, &guests});
+  std::printf("%s\n", result.dump().c_str());
+  return incomplete == 0 && corrupt == 0 ? 0 : 2;
 }
 
 // The floor: what sending the same packets to the same number of sockets costs without an SFU.
@@ -760,8 +1041,12 @@ int run_floor(const Options& options) {
 int main(int argc, char** argv) {
   podium::load::Options options;
   CLI::App app{"podium-load: WHIP/WHEP load against a running podium, or the sendmmsg floor"};
-  app.add_option("--mode", options.mode, "sfu (default) or floor")
-      ->check(CLI::IsMember({"sfu", "floor"}));
+  app.add_option("--mode", options.mode,
+                 "sfu (audio fan-out, default), slides (one slide to every guest) or floor")
+      ->check(CLI::IsMember({"sfu", "slides", "floor"}));
+  app.add_option("--slide-bytes", options.slide_bytes, "slides: the slide's size")
+      ->check(CLI::Range(1.0, 1e9));
+  app.add_option("--timeout", options.timeout, "slides: give up after this many seconds");
   app.add_option("--signaling", options.signaling, "signaling base URL");
   app.add_option("--room", options.room, "room name");
   app.add_option("--token", options.token, "Bearer room token (closed rooms)");
@@ -778,8 +1063,9 @@ int main(int argc, char** argv) {
   app.add_option("--sender-cpu", options.sender_cpu, "floor: pin the sending process to this CPU");
   CLI11_PARSE(app, argc, argv);
   try {
-    return options.mode == "floor" ? podium::load::run_floor(options)
-                                   : podium::load::run_sfu(options);
+    if (options.mode == "floor") return podium::load::run_floor(options);
+    if (options.mode == "slides") return podium::load::run_slides(options);
+    return podium::load::run_sfu(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "podium-load: %s\n", e.what());
     return 1;

@@ -83,6 +83,8 @@ class DataChannels final : public sctp::Observer {
   std::size_t max_send_message() const { return max_send_; }
   std::size_t buffered() const { return transport_->buffered(); }
   std::size_t writable() const { return transport_->writable(); }
+  // on_data_writable fires when buffered() falls to this after having been above it.
+  void set_buffered_low(std::size_t bytes) { transport_->set_buffered_low(bytes); }
 
   const Channel* channel(std::uint16_t stream) const;
   std::optional<std::uint16_t> find(std::string_view label) const;

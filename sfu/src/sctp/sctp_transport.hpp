@@ -99,6 +99,9 @@ class Transport {
   virtual std::size_t buffered() const = 0;
   // Room left in the send buffer (send_buffer - buffered()).
   virtual std::size_t writable() const = 0;
+  // on_sctp_writable fires when buffered() falls to `bytes` or below after a send left it
+  // above (or after a send would have blocked). Default: half the send buffer.
+  virtual void set_buffered_low(std::size_t bytes) = 0;
   // RFC 6525 outgoing stream reset (closes a data channel, RFC 8831 section 6.7).
   virtual void reset_stream(std::uint16_t stream) = 0;
   // Aborts the association (ABORT goes out through the observer). Idempotent.

@@ -78,7 +78,10 @@ void initialise_stack() {
 class UsrsctpTransport final : public Transport {
  public:
   UsrsctpTransport(const Options& options, Observer& observer)
-      : options_(options), observer_(observer), sb_free_(options.send_buffer) {
+      : options_(options),
+        observer_(observer),
+        sb_free_(options.send_buffer),
+        buffered_low_(options.send_buffer / 2) {
     initialise_stack();
     g_live.insert(this);
     usrsctp_register_address(this);
@@ -131,7 +134,10 @@ class UsrsctpTransport final : public Transport {
   SendStatus send(std::uint16_t stream, std::uint32_t ppid,
                   std::span<const std::uint8_t> data) override {
     if (!socket_ || state_ != State::connected || data.empty()) return SendStatus::failed;
-    if (data.size() > sb_free_) return SendStatus::would_block;
+    if (data.size() > sb_free_) {
+      armed_ = true;
+      return SendStatus::would_block;
+    }
     sctp_sndinfo info{};
     info.snd_sid = stream;
     info.snd_flags = SCTP_EOR;
@@ -142,8 +148,10 @@ class UsrsctpTransport final : public Transport {
     SendStatus status = SendStatus::sent;
     if (sent >= 0) {
       sb_free_ -= std::min(sb_free_, data.size());
+      if (buffered() > buffered_low_) armed_ = true;
     } else if (error == EWOULDBLOCK || error == EAGAIN) {
       sb_free_ = 0;  // the stack disagrees with our estimate: wait for its next report
+      armed_ = true;
       status = SendStatus::would_block;
     } else {
       push_error(Error::send_failed);
@@ -155,6 +163,9 @@ class UsrsctpTransport final : public Transport {
 
   std::size_t buffered() const override { return options_.send_buffer - sb_free_; }
   std::size_t writable() const override { return sb_free_; }
+  void set_buffered_low(std::size_t bytes) override {
+    buffered_low_ = std::min(bytes, options_.send_buffer);
+  }
 
   void reset_stream(std::uint16_t stream) override {
     if (!socket_ || state_ != State::connected) return;
@@ -215,10 +226,11 @@ class UsrsctpTransport final : public Transport {
   void packet_out(std::span<const std::uint8_t> packet) { observer_.on_sctp_packet(packet); }
   void data_in(void* data, std::size_t length, const sctp_rcvinfo& info, int flags);
   void notification_in(const void* data, std::size_t length);
+  // Called after every SACK with the room in the send buffer.
   void send_space(std::uint32_t sb_free) {
-    const bool was_blocked = sb_free_ < options_.send_buffer / 2;
     sb_free_ = std::min<std::size_t>(sb_free, options_.send_buffer);
-    if (was_blocked && !writable_pending_) {
+    if (armed_ && buffered() <= buffered_low_ && !writable_pending_) {
+      armed_ = false;
       writable_pending_ = true;
       push(Event{Event::Kind::writable});
     }
@@ -306,6 +318,8 @@ class UsrsctpTransport final : public Transport {
   struct socket* socket_ = nullptr;
   State state_ = State::new_;
   std::size_t sb_free_;
+  std::size_t buffered_low_;
+  bool armed_ = false;  // a send left buffered() above buffered_low_
   bool writable_pending_ = false;
   bool draining_ = false;
   bool in_dirty_list_ = false;

@@ -9,6 +9,11 @@ namespace {
 // least 256 KiB) so a message always fits once SCTP has room; 64 KiB is also what every browser
 // accepts.
 constexpr std::size_t kMaxGuestMessage = 64 * 1024;
+// The least a feed keeps queued ahead of acknowledgements, and the most one pump() hands to
+// SCTP: the media thread's work per guest and call stays small, so it gets back to reading the
+// socket (the presenter's upload, the guests' SACKs) between guests.
+constexpr std::size_t kMinFeedAhead = 256 * 1024;
+constexpr std::size_t kMaxPerPump = 256 * 1024;
 constexpr std::size_t kIn = 0;
 constexpr std::size_t kOut = 1;
 }  // namespace
@@ -150,6 +155,7 @@ void SlideDeck::add_guest(datachannel::DataChannels& channels, std::uint16_t str
   feed.channels = &channels;
   feed.stream = stream;
   feed.joined = now;
+  feed.feed_ahead = kMinFeedAhead;
   guests_dirty_ = true;
   pump(feed, now);
 }
@@ -210,6 +216,7 @@ void SlideDeck::pump(GuestFeed& feed, Clock::time_point now) {
   auto& channels = *feed.channels;
   if (!channels.connected()) return;
   feed.idle = false;
+  std::size_t budget = kMaxPerPump;
   for (;;) {
     if (!feed.cancel.empty()) {
       const auto message = cancel_message(feed.cancel);
@@ -243,6 +250,12 @@ void SlideDeck::pump(GuestFeed& feed, Clock::time_point now) {
       feed.header_sent = true;
     }
     while (feed.offset < slide.received) {
+      if (budget == 0 || channels.buffered() >= feed.feed_ahead) {
+        // Continued when SCTP has sent half of it (on_guest_writable), or at the next tick.
+        channels.set_buffered_low(feed.feed_ahead / 2);
+        check_acknowledged(feed, now);
+        return;
+      }
       const Chunk& chunk = slide.chunks[feed.chunk];
       const std::size_t length =
           std::min({chunk.size - feed.chunk_offset, channels.max_send_message(), kMaxGuestMessage});
@@ -252,6 +265,7 @@ void SlideDeck::pump(GuestFeed& feed, Clock::time_point now) {
         return;
       }
       count_out(kGuest, length);
+      budget -= std::min(budget, length);
       feed.offset += length;
       feed.total_sent += length;
       feed.chunk_offset += length;
@@ -305,8 +319,15 @@ void SlideDeck::on_tick(Clock::time_point now) {
 }
 
 void SlideDeck::sample_queues() {
-  for (const auto& [channels, feed] : feeds_) {
-    counters_->queue.observe(static_cast<double>(channels->buffered()));
+  for (auto& [channels, feed] : feeds_) {
+    const std::uint64_t buffered = channels->buffered();
+    counters_->queue.observe(static_cast<double>(buffered));
+    const std::uint64_t acknowledged = feed.total_sent - std::min(feed.total_sent, buffered);
+    const std::uint64_t per_second = acknowledged - feed.acknowledged_mark;
+    feed.acknowledged_mark = acknowledged;
+    const std::size_t queue = channels->writable() + static_cast<std::size_t>(buffered);
+    feed.feed_ahead = static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(per_second / 2, kMinFeedAhead, std::max(queue, kMinFeedAhead)));
   }
 }
 

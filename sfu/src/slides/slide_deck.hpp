@@ -40,7 +40,7 @@ class SlideDeck {
 
   // Every tick: acknowledged deliveries, coalesced `guests` / `delivered` to the presenter.
   void on_tick(Clock::time_point now);
-  // Every second: each guest's queued bytes into the histogram.
+  // Every second: each guest's queued bytes into the histogram, and its feed-ahead window.
   void sample_queues();
 
   const SlideStore& store() const { return store_; }
@@ -66,6 +66,11 @@ class SlideDeck {
     std::uint64_t total_sent = 0;      // bytes of slide payload handed to SCTP
     std::deque<PendingDelivery> pending;
     bool idle = false;  // nothing left to send until the deck changes
+    // How far ahead of the guest's acknowledgements the feed fills SCTP: half a second of what
+    // it acknowledged in the last second, between kMinFeedAhead and the guest queue. A fast
+    // guest keeps a deep queue; a slow one does not pin megabytes of copies in the SFU.
+    std::uint64_t acknowledged_mark = 0;  // acknowledged bytes at the last sample
+    std::size_t feed_ahead = 0;
   };
 
   void pump(GuestFeed& feed, Clock::time_point now);

@@ -53,6 +53,12 @@ std::uint64_t micros(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
 }
 
+void set_buffer(int fd, int force_option, int option, int bytes) {
+  if (::setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof(bytes)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof(bytes));
+  }
+}
+
 SessionError error(SessionErrorCode code, std::string reason) {
   return SessionError{code, std::move(reason)};
 }
@@ -80,9 +86,11 @@ std::uint16_t MediaWorker::bind() {
   udp::endpoint endpoint(config_.listen_ip, config_.udp_port);
   socket_.open(endpoint.protocol());
   if (endpoint.address().is_v6()) socket_.set_option(asio::ip::v6_only(false));
-  // Room for a burst of presenter packets and guests' RTCP while a fan-out is being sent.
-  socket_.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024));
-  socket_.set_option(asio::socket_base::send_buffer_size(8 * 1024 * 1024));
+  // Room for a burst of presenter packets and guests' RTCP and SACKs while a fan-out is being
+  // sent: 32 MiB where the process may exceed net.core.rmem_max/wmem_max (CAP_NET_ADMIN), else
+  // up to those limits.
+  set_buffer(socket_.native_handle(), SO_RCVBUFFORCE, SO_RCVBUF, 32 * 1024 * 1024);
+  set_buffer(socket_.native_handle(), SO_SNDBUFFORCE, SO_SNDBUF, 32 * 1024 * 1024);
   socket_.bind(endpoint);
   socket_.non_blocking(true);
   port_ = socket_.local_endpoint().port();
@@ -127,6 +135,7 @@ void MediaWorker::arm_receive() {
 
 void MediaWorker::on_readable() {
   const int fd = socket_.native_handle();
+  bool more = false;
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     const int n = recv_->receive(fd);
     if (n <= 0) break;
@@ -144,7 +153,15 @@ void MediaWorker::on_readable() {
     }
     flush();
     if (!closing_.empty()) close_pending();
-    if (n < static_cast<int>(net::kRecvBatch)) break;
+    more = n == static_cast<int>(net::kRecvBatch);
+    if (!more) break;
+  }
+  if (more) {
+    // The socket still holds datagrams: come back right after the handlers already queued (the
+    // tick) instead of waiting for readiness, which the reactor reports only when the next
+    // datagram arrives. A backlog left waiting delays every SACK and RTCP report in it.
+    asio::post(io_, [this] { on_readable(); });
+    return;
   }
   arm_receive();
 }
