@@ -931,6 +931,122 @@ int run_slides(const Options& options) {
   return incomplete == 0 && corrupt == 0 ? 0 : 2;
 }
 
+// The SCTP floor: usrsctp alone, no DTLS, no UDP, no SFU. N associations whose two ends live in
+// this process, wired back to back in memory; one end of each sends the slide to the other in
+// 64 KiB messages, the way the SFU feeds a guest. The process's CPU time covers both ends'
+// SCTP work, a floor for what any usrsctp-based fan-out of the same bytes costs.
+class WiredEnd final : public sfu::datachannel::DataChannelObserver {
+ public:
+  explicit WiredEnd(bool client) {
+    sfu::datachannel::DataChannelOptions options;
+    options.dtls_client = client;
+    options.remote_max_message_size = 262144;
+    options.sctp.send_buffer = 2 * 1024 * 1024;
+    options.sctp.receive_buffer = 1024 * 1024;
+    channels = std::make_unique<sfu::datachannel::DataChannels>(options, *this);
+  }
+  ~WiredEnd() override {
+    closing = true;
+    channels.reset();
+  }
+  void on_data_packet(std::span<const std::uint8_t> packet) override {
+    if (!closing) outbox.emplace_back(packet.begin(), packet.end());
+  }
+  void on_data_connected() override { connected = true; }
+  void on_data_closed() override {}
+  void on_channel_open(std::uint16_t stream, const sfu::datachannel::Channel&) override {
+    this->stream = stream;
+  }
+  void on_channel_message(std::uint16_t, bool, sfu::sctp::Message&& message) override {
+    received += message.size;
+  }
+  void on_data_writable() override {}
+  std::unique_ptr<sfu::datachannel::DataChannels> channels;
+  std::vector<std::vector<std::uint8_t>> outbox;
+  std::optional<std::uint16_t> stream;
+  std::uint64_t received = 0;
+  bool connected = false, closing = false;
+};
+
+int run_sctp_floor(const Options& options) {
+  struct Pair {
+    WiredEnd sender{false}, receiver{true};
+    std::uint64_t offset = 0;
+  };
+  std::vector<std::unique_ptr<Pair>> pairs;
+  auto exchange = [](WiredEnd& from, WiredEnd& to) {
+    auto packets = std::move(from.outbox);
+    from.outbox.clear();
+    for (const auto& packet : packets) to.channels->receive_packet(packet);
+    return !packets.empty();
+  };
+  for (int i = 0; i < options.guests; ++i) {
+    pairs.push_back(std::make_unique<Pair>());
+    pairs.back()->sender.channels->start();
+    pairs.back()->receiver.channels->start();
+  }
+  for (int round = 0; round < 1000; ++round) {
+    bool busy = false;
+    for (auto& p : pairs) {
+      busy |= exchange(p->sender, p->receiver);
+      busy |= exchange(p->receiver, p->sender);
+    }
+    if (!busy) break;
+  }
+  std::uint16_t stream = 0;
+  for (auto& p : pairs) {
+    auto opened = p->sender.channels->open("slides");
+    if (!opened) {
+      std::fprintf(stderr, "podium-load: SCTP floor association did not connect\n");
+      return 1;
+    }
+    stream = *opened;
+  }
+  std::vector<std::uint8_t> chunk(65536);
+  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = slide_byte(i);
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  const auto start = Clock::now();
+  std::size_t done = 0;
+  while (done < pairs.size()) {
+    done = 0;
+    for (auto& p : pairs) {
+      while (p->offset < options.slide_bytes) {
+        const auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(chunk.size(), options.slide_bytes - p->offset));
+        if (p->sender.channels->send_binary(stream, std::span(chunk.data(), n)) !=
+            sfu::sctp::SendStatus::sent) {
+          break;
+        }
+        p->offset += n;
+      }
+      exchange(p->sender, p->receiver);
+      exchange(p->receiver, p->sender);
+      done += p->receiver.received >= options.slide_bytes ? 1 : 0;
+    }
+    sfu::sctp::handle_sctp_timers(Clock::now());
+    if (seconds_since(start) > options.timeout) break;
+  }
+  const double elapsed = seconds_since(start);
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  auto cpu_of = [](const rusage& u) {
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  const double cpu = cpu_of(after) - cpu_of(before);
+  const double bytes = double(done) * double(options.slide_bytes);
+  nlohmann::json result{{"mode", "sctp-floor"},
+                        {"pairs", options.guests},
+                        {"complete", done},
+                        {"seconds", elapsed},
+                        {"cpu_seconds", cpu},
+                        {"cpu_seconds_per_gb", bytes > 0 ? cpu / (bytes / 1e9) : 0.0},
+                        {"mbit_per_s", elapsed > 0 ? bytes * 8 / elapsed / 1e6 : 0.0}};
+  std::printf("%s\n", result.dump().c_str());
+  return done == pairs.size() ? 0 : 2;
+}
+
 // The floor: what sending the same packets to the same number of sockets costs without an SFU.
 // A child process sends one pre-encrypted 140-byte packet per destination every 20 ms with
 // sendmmsg (64 per call); the parent receives on the N sockets and counts.
@@ -1042,8 +1158,10 @@ int main(int argc, char** argv) {
   podium::load::Options options;
   CLI::App app{"podium-load: WHIP/WHEP load against a running podium, or the sendmmsg floor"};
   app.add_option("--mode", options.mode,
-                 "sfu (audio fan-out, default), slides (one slide to every guest) or floor")
-      ->check(CLI::IsMember({"sfu", "slides", "floor"}));
+                 "sfu (audio fan-out, default), slides (one slide to every guest), floor "
+                 "(sendmmsg, the audio baseline) or sctp-floor (usrsctp alone, the slides "
+                 "baseline)")
+      ->check(CLI::IsMember({"sfu", "slides", "floor", "sctp-floor"}));
   app.add_option("--slide-bytes", options.slide_bytes, "slides: the slide's size")
       ->check(CLI::Range(1.0, 1e9));
   app.add_option("--timeout", options.timeout, "slides: give up after this many seconds");
@@ -1065,6 +1183,7 @@ int main(int argc, char** argv) {
   try {
     if (options.mode == "floor") return podium::load::run_floor(options);
     if (options.mode == "slides") return podium::load::run_slides(options);
+    if (options.mode == "sctp-floor") return podium::load::run_sctp_floor(options);
     return podium::load::run_sfu(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "podium-load: %s\n", e.what());

@@ -21,8 +21,8 @@ enum class Skip : std::uint8_t {
   count
 };
 
-// Slide delivery time (s): the presenter's last byte (or the guest's join, if later) → the guest's
-// last byte handed to SCTP... and acknowledged: see docs/metrics.md.
+// Slide delivery time (s): the presenter's last byte (or the guest's join, if later) → the
+// guest's SCTP acknowledgement of the slide's last byte.
 inline const std::vector<double>& delivery_buckets() {
   static const std::vector<double> buckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                               2.5,  5,     10,   20,  30,   60,  120};
