@@ -110,10 +110,11 @@ void SlideDeck::on_presenter_message(bool binary, sctp::Message&& message, Clock
     const std::uint64_t declared = header->size;
     std::vector<std::shared_ptr<Slide>> evicted;
     auto added = store_.add(std::move(*header), evicted);
+    // Evicted slides are complete: a guest already streaming one finishes it (its feed holds
+    // a reference); the others never start it.
     for (const auto& slide : evicted) {
       counters_->slides_skipped[static_cast<std::size_t>(Skip::evicted)] +=
           feeds_.size() - std::min(feeds_.size(), slide->delivered_to);
-      discard(slide);
     }
     if (!added) {
       refused_remaining_ = declared;
