@@ -424,6 +424,52 @@ TEST_F(DeckTest, BadInputGetsAnErrorAndTheDeckCarriesOn) {
   EXPECT_EQ(view.last_show, "ok");
 }
 
+TEST_F(DeckTest, AbandonedUploadIsCancelledForGuestsThatStartedIt) {
+  add_presenter();
+  auto& guest = add_guest();
+  auto& channels = *presenter->peer.channels;
+  ASSERT_EQ(channels.send_text(presenter_stream,
+                               R"({"type":"slide","id":"half","size":200000,"mime":"image/png"})"),
+            sctp::SendStatus::sent);
+  std::vector<std::uint8_t> part(65536, 7);
+  ASSERT_EQ(channels.send_binary(presenter_stream, part), sctp::SendStatus::sent);
+  run();
+  // The presenter goes away mid-upload (closed, or replaced by a new presenter session).
+  deck.presenter_left(presenter->sfu.channels.get());
+  run();
+  auto view = replay(guest.peer.messages);
+  ASSERT_FALSE(view.order.empty());
+  EXPECT_EQ(view.order.front(), "slide:half");
+  EXPECT_EQ(view.order.back(), "cancel:half");
+  EXPECT_FALSE(deck.store().find("half"));
+  // A new presenter's slide goes through normally afterwards.
+  add_presenter();
+  upload("next", pattern(5000, 4));
+  show("next");
+  view = replay(guest.peer.messages);
+  EXPECT_EQ(view.slides["next"], pattern(5000, 4));
+  EXPECT_EQ(view.last_show, "next");
+}
+
+TEST_F(DeckTest, DuplicateIdAndFullRoomAreRefusedAndTheirBytesSwallowed) {
+  add_presenter();
+  add_guest();
+  upload("a", pattern(1000, 1));
+  upload("a", pattern(1000, 2));  // duplicate: refused, its bytes dropped quietly
+  show("a");
+  auto view = replay(guests[0]->peer.messages);
+  EXPECT_EQ(view.slides["a"], pattern(1000, 1));
+  std::size_t duplicate = 0, stray = 0;
+  for (const auto& m : presenter->peer.messages) {
+    duplicate += m.text().find("duplicate slide id") != std::string::npos;
+    stray += m.text().find("bytes without a slide") != std::string::npos;
+  }
+  EXPECT_EQ(duplicate, 1u);
+  EXPECT_EQ(stray, 0u);
+  EXPECT_EQ(counters.protocol_errors[static_cast<std::size_t>(slides::ProtocolError::duplicate_id)],
+            1u);
+}
+
 TEST_F(DeckTest, EvictsLeastRecentlyUsedButNeverTheCurrentSlide) {
   add_presenter();
   for (int i = 0; i < 4; ++i) upload("s" + std::to_string(i), pattern(8u << 20, 1));
