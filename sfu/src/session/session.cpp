@@ -178,7 +178,9 @@ void Session::on_channel_message(std::uint16_t stream, bool binary, sctp::Messag
   }
   ++data_counters_->messages[0][slides::kGuest];
   data_counters_->message_bytes[0][slides::kGuest] += message.size;
-  deck.on_guest_message(*data_channels_, stream);
+  // On the slides channel a guest has nothing to say (answered with an error); its own
+  // channels are acknowledged and ignored.
+  if (slides_stream_ == stream) deck.on_guest_message(*data_channels_, stream);
 }
 
 void Session::on_channel_closed(std::uint16_t stream) {
