@@ -713,6 +713,121 @@ TEST(Sfu, WildcardListenNeedsAnnouncedIp) {
             "at, not 0.0.0.0");
 }
 
+// ---- sfu.slides --------------------------------------------------------------------------------
+
+// A `slides` mapping inside a minimal sfu section; `keys` at four-space indentation.
+std::string slides(const std::string& keys) {
+  return "sfu:\n  slides:\n" + keys;
+}
+
+TEST(SfuSlides, Defaults) {
+  for (const char* text : {"sfu:\n", "sfu:\n  slides:\n", "sfu:\n  slides: {}\n"}) {
+    Config config = load(text);
+    ASSERT_TRUE(config.sfu) << text;
+    EXPECT_EQ(config.sfu->slides.guest_queue.bytes, 2u * 1024 * 1024) << text;
+    EXPECT_EQ(config.sfu->slides.max_room_bytes.bytes, 256u * 1024 * 1024) << text;
+    EXPECT_EQ(config.sfu->slides.max_slide_bytes.bytes, 50u * 1024 * 1024) << text;
+  }
+}
+
+TEST(SfuSlides, ReadsEveryKey) {
+  Config config =
+      load(slides("    guest_queue: 4MiB\n"
+                  "    max_room_bytes: 1GiB\n"
+                  "    max_slide_bytes: 100MB\n"));
+  EXPECT_EQ(config.sfu->slides.guest_queue.bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(config.sfu->slides.max_room_bytes.bytes, 1024u * 1024 * 1024);
+  EXPECT_EQ(config.sfu->slides.max_slide_bytes.bytes, 100'000'000u);
+  // Keys left out keep their defaults; bare numbers are bytes; flow style works too.
+  config = load("sfu: {slides: {guest_queue: 524288}}\n");
+  EXPECT_EQ(config.sfu->slides.guest_queue.bytes, 524288u);
+  EXPECT_EQ(config.sfu->slides.max_room_bytes.bytes, 256u * 1024 * 1024);
+  EXPECT_EQ(config.sfu->slides.max_slide_bytes.bytes, 50u * 1024 * 1024);
+  // Environment variables are substituted before the size is read.
+  config = load(slides("    guest_queue: ${WORKERS}MiB\n"));
+  EXPECT_EQ(config.sfu->slides.guest_queue.bytes, 4u * 1024 * 1024);
+}
+
+TEST(SfuSlides, RangesAreInclusive) {
+  Config low =
+      load(slides("    guest_queue: 256KiB\n"
+                  "    max_room_bytes: 1MiB\n"
+                  "    max_slide_bytes: 1KiB\n"));
+  EXPECT_EQ(low.sfu->slides.guest_queue.bytes, 256u * 1024);
+  EXPECT_EQ(low.sfu->slides.max_room_bytes.bytes, 1024u * 1024);
+  EXPECT_EQ(low.sfu->slides.max_slide_bytes.bytes, 1024u);
+  Config high =
+      load(slides("    guest_queue: 256MiB\n"
+                  "    max_room_bytes: 64GiB\n"
+                  "    max_slide_bytes: 1GiB\n"));
+  EXPECT_EQ(high.sfu->slides.guest_queue.bytes, 256ull << 20);
+  EXPECT_EQ(high.sfu->slides.max_room_bytes.bytes, 64ull << 30);
+  EXPECT_EQ(high.sfu->slides.max_slide_bytes.bytes, 1ull << 30);
+}
+
+TEST(SfuSlides, OutOfRange) {
+  EXPECT_EQ(error(slides("    guest_queue: 255KiB\n")),
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+  EXPECT_EQ(error(slides("    guest_queue: 257MiB\n")),
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+  EXPECT_EQ(error(slides("    guest_queue: 0\n")),
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+  EXPECT_EQ(error(slides("    max_slide_bytes: 1023\n")),
+            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1024 and 1073741824 "
+            "bytes");
+  EXPECT_EQ(error(slides("    max_slide_bytes: 2GiB\n")),
+            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1024 and 1073741824 "
+            "bytes");
+  EXPECT_EQ(error(slides("    max_room_bytes: 1000KiB\n")),
+            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1048576 and 68719476736 "
+            "bytes");
+  EXPECT_EQ(error(slides("    max_room_bytes: 65GiB\n")),
+            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1048576 and 68719476736 "
+            "bytes");
+}
+
+TEST(SfuSlides, MalformedSizes) {
+  EXPECT_EQ(error(slides("    guest_queue: 4M\n")),
+            "test.yaml:3:18: sfu.slides.guest_queue: unknown unit 'M' in size '4M' (use B, kB, MB, "
+            "GB, KiB, MiB or GiB)");
+  EXPECT_EQ(error(slides("    max_slide_bytes: -1\n")),
+            "test.yaml:3:22: sfu.slides.max_slide_bytes: invalid size '-1' (expected e.g. 512, "
+            "64KiB, 50MB)");
+  EXPECT_EQ(error(slides("    max_room_bytes: 99999999999GiB\n")),
+            "test.yaml:3:21: sfu.slides.max_room_bytes: size '99999999999GiB' is too large");
+  EXPECT_EQ(error(slides("    guest_queue: [1MiB]\n"))
+                .rfind("test.yaml:3:18: sfu.slides.guest_queue: ", 0),
+            0u);
+}
+
+TEST(SfuSlides, UnknownKey) {
+  EXPECT_EQ(error(slides("    guest_queu: 4MiB\n")),
+            "test.yaml:3:5: sfu.slides.guest_queu: unknown key (did you mean 'guest_queue'?)");
+  EXPECT_EQ(error(slides("    bandwidth: 1MiB\n")),
+            "test.yaml:3:5: sfu.slides.bandwidth: unknown key (known: guest_queue, max_room_bytes, "
+            "max_slide_bytes)");
+  EXPECT_EQ(error(slides("    guest_queue: 4MiB\n    guest_queue: 8MiB\n")),
+            "test.yaml:4:5: sfu.slides.guest_queue: duplicate key (first set on line 3)");
+  // The section itself must be a mapping.
+  EXPECT_EQ(
+      error("sfu:\n  slides: 4MiB\n").rfind("test.yaml:2:11: sfu.slides: expected a mapping", 0),
+      0u);
+}
+
+TEST(SfuSlides, RoomMustHoldTheLargestSlide) {
+  EXPECT_EQ(
+      error(slides("    max_slide_bytes: 100MiB\n    max_room_bytes: 64MiB\n")),
+      "test.yaml:4:21: sfu.slides.max_room_bytes: must be at least sfu.slides.max_slide_bytes "
+      "(104857600 bytes)");
+  // Only max_slide_bytes given: the default room (256MiB) is too small; reported at `slides`.
+  EXPECT_EQ(error(slides("    max_slide_bytes: 512MiB\n")),
+            "test.yaml:2:3: sfu.slides.max_room_bytes: must be at least sfu.slides.max_slide_bytes "
+            "(536870912 bytes)");
+  // Equal is fine: the room holds exactly one slide of the largest size.
+  Config config = load(slides("    max_slide_bytes: 2MiB\n    max_room_bytes: 2MiB\n"));
+  EXPECT_EQ(config.sfu->slides.max_room_bytes, config.sfu->slides.max_slide_bytes);
+}
+
 TEST(Signaling, ClosedRoomsNeedTokenSecretAndApiKey) {
   EXPECT_EQ(error("signaling:\n  listen: 127.0.0.1:8080\n  api_key: k\n"),
             "test.yaml:1:1: signaling.token_secret: required when open_rooms is false");

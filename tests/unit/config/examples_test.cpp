@@ -67,6 +67,9 @@ TEST_F(Examples, FullBundleLoads) {
   EXPECT_EQ(relay.allocation_bandwidth.bits_per_second, 5'000'000u);
   ASSERT_TRUE(config.sfu);
   EXPECT_EQ(config.sfu->announced_ip, make_address("203.0.113.10"));
+  EXPECT_EQ(config.sfu->slides.guest_queue.bytes, 2u << 20);
+  EXPECT_EQ(config.sfu->slides.max_slide_bytes.bytes, 50u << 20);
+  EXPECT_EQ(config.sfu->slides.max_room_bytes.bytes, 256u << 20);
   ASSERT_TRUE(config.signaling);
   EXPECT_EQ(config.signaling->token_secret, "token-secret");
   EXPECT_EQ(config.signaling->api_key, "api-key");
