@@ -745,6 +745,17 @@ class Loader {
     return sfu;
   }
 
+  // 262144 → "256KiB", 1073741824 → "1GiB" (the bounds are whole binary units).
+  static std::string human_size(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB"};
+    std::size_t unit = 0;
+    while (unit < 3 && bytes >= 1024 && bytes % 1024 == 0) {
+      bytes /= 1024;
+      ++unit;
+    }
+    return std::to_string(bytes) + units[unit];
+  }
+
   SlidesConfig read_slides(const Value& value) {
     Section section(*this, value, {"guest_queue", "max_room_bytes", "max_slide_bytes"});
     SlidesConfig slides;
@@ -753,8 +764,7 @@ class Loader {
       if (given == nullptr) return;
       out = parsed(*given, parse_size(scalar(*given, "a size like 2MiB")));
       if (out.bytes < min || out.bytes > max) {
-        fail(*given,
-             "must be between " + std::to_string(min) + " and " + std::to_string(max) + " bytes");
+        fail(*given, "must be between " + human_size(min) + " and " + human_size(max));
       }
     };
     size("guest_queue", slides.guest_queue, 256u << 10, 256u << 20);

@@ -767,23 +767,19 @@ TEST(SfuSlides, RangesAreInclusive) {
 
 TEST(SfuSlides, OutOfRange) {
   EXPECT_EQ(error(slides("    guest_queue: 255KiB\n")),
-            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 256KiB and 256MiB");
   EXPECT_EQ(error(slides("    guest_queue: 257MiB\n")),
-            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 256KiB and 256MiB");
   EXPECT_EQ(error(slides("    guest_queue: 0\n")),
-            "test.yaml:3:18: sfu.slides.guest_queue: must be between 262144 and 268435456 bytes");
+            "test.yaml:3:18: sfu.slides.guest_queue: must be between 256KiB and 256MiB");
   EXPECT_EQ(error(slides("    max_slide_bytes: 1023\n")),
-            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1024 and 1073741824 "
-            "bytes");
+            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1KiB and 1GiB");
   EXPECT_EQ(error(slides("    max_slide_bytes: 2GiB\n")),
-            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1024 and 1073741824 "
-            "bytes");
+            "test.yaml:3:22: sfu.slides.max_slide_bytes: must be between 1KiB and 1GiB");
   EXPECT_EQ(error(slides("    max_room_bytes: 1000KiB\n")),
-            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1048576 and 68719476736 "
-            "bytes");
+            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1MiB and 64GiB");
   EXPECT_EQ(error(slides("    max_room_bytes: 65GiB\n")),
-            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1048576 and 68719476736 "
-            "bytes");
+            "test.yaml:3:21: sfu.slides.max_room_bytes: must be between 1MiB and 64GiB");
 }
 
 TEST(SfuSlides, MalformedSizes) {
