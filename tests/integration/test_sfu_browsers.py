@@ -137,10 +137,11 @@ def browsers_of(scenario):
 # Inside the namespace (python3 test_sfu_browsers.py --inner SCENARIO).
 
 class Node:
-    """The node driver with a reader thread: JSON lines on stdout go to a queue."""
+    """A node driver (`script`, default sfu_browsers.mjs) with a reader thread: JSON lines on
+    stdout go to a queue, commands go to its stdin."""
 
-    def __init__(self, options):
-        self.proc = subprocess.Popen([NODE, SCRIPT, json.dumps(options)], cwd=BROWSER_DIR,
+    def __init__(self, options, script=SCRIPT):
+        self.proc = subprocess.Popen([NODE, script, json.dumps(options)], cwd=BROWSER_DIR,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
