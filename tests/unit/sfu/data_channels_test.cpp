@@ -76,8 +76,9 @@ class End : public datachannel::DataChannelObserver {
 
 struct Pair {
   // `sfu` is the DTLS server (odd streams), `peer` the browser (DTLS client, even streams).
-  Pair(std::size_t peer_max = 262144, std::size_t sfu_queue = 256 * 1024)
-      : sfu(false, peer_max, sfu_queue), peer(true, 262144) {}
+  Pair(std::size_t peer_max = 262144, std::size_t sfu_queue = 256 * 1024,
+       std::size_t sfu_max_as_seen_by_peer = 262144)
+      : sfu(false, peer_max, sfu_queue), peer(true, sfu_max_as_seen_by_peer, 1u << 20) {}
   // Moves packets both ways until nothing is in flight (or `limit` rounds).
   bool exchange(int limit = 100000) {
     for (int round = 0; round < limit; ++round) {
@@ -163,6 +164,24 @@ TEST(DataChannels, HonoursThePeersMaxMessageSize) {
   EXPECT_EQ(pair.sfu.channels->send_binary(*stream, too_big), sctp::SendStatus::failed);
   too_big.pop_back();
   EXPECT_EQ(pair.sfu.channels->send_binary(*stream, too_big), sctp::SendStatus::sent);
+}
+
+TEST(DataChannels, IncomingMessageAboveTheAdvertisedSizeIsDroppedAndReported) {
+  // A peer that ignores the SFU's a=max-message-size:262144 (aiortc does) sends 300000 bytes.
+  Pair pair(262144, 256 * 1024, 1u << 20);
+  pair.connect();
+  auto stream = pair.peer.channels->open("slides");
+  ASSERT_TRUE(stream);
+  ASSERT_TRUE(pair.exchange());
+  std::vector<std::uint8_t> big(300000, 1);
+  ASSERT_EQ(pair.peer.channels->send_binary(*stream, big), sctp::SendStatus::sent);
+  ASSERT_EQ(pair.peer.channels->send_text(*stream, "after"), sctp::SendStatus::sent);
+  ASSERT_TRUE(pair.exchange());
+  ASSERT_EQ(pair.sfu.sctp_errors.size(), 1u);
+  EXPECT_EQ(pair.sfu.sctp_errors[0], sctp::Error::message_too_large);
+  // The association carries on with the next message.
+  ASSERT_EQ(pair.sfu.messages.size(), 1u);
+  EXPECT_EQ(pair.sfu.messages[0].text(), "after");
 }
 
 TEST(DataChannels, PeerOpeningAStreamOfOurParityIsRefused) {
