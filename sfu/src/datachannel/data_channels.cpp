@@ -169,11 +169,12 @@ void DataChannels::handle_dcep(const sctp::Message& message) {
     observer_.on_channel_error(ChannelError::bad_dcep);
     return;
   }
-  // RFC 8832 section 6: the peer's channels use the other parity.
+  // RFC 8832 section 6: the peer's channels use the other parity. Some stacks pick the parity
+  // from their ICE role instead (aiortc 1.4); such an OPEN is counted and still accepted while
+  // the stream is free, since refusing it only leaves the peer's channel hanging.
   const bool peer_is_client = !options_.dtls_client;
   if ((message.stream % 2 == 0) != peer_is_client) {
     observer_.on_channel_error(ChannelError::stream_parity);
-    return;
   }
   if (channels_.contains(message.stream)) {
     observer_.on_channel_error(ChannelError::stream_in_use);

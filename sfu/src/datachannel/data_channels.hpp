@@ -29,7 +29,8 @@ struct Channel {
 // Why a DCEP or channel-level message was refused; metric-safe labels.
 enum class ChannelError : std::uint8_t {
   bad_dcep,        // malformed DATA_CHANNEL_OPEN, unknown DCEP type
-  stream_parity,   // the peer opened a stream id of our parity (RFC 8832 section 6)
+  stream_parity,   // the peer opened a stream id of our parity (RFC 8832 section 6); accepted
+                   // when the stream is free
   stream_in_use,   // OPEN on a stream that already carries a channel
   unknown_stream,  // a message on a stream with no channel
   unknown_ppid,    // a PPID that is not DCEP/string/binary

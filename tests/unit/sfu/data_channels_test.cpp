@@ -184,23 +184,34 @@ TEST(DataChannels, IncomingMessageAboveTheAdvertisedSizeIsDroppedAndReported) {
   EXPECT_EQ(pair.sfu.messages[0].text(), "after");
 }
 
-TEST(DataChannels, PeerOpeningAStreamOfOurParityIsRefused) {
+TEST(DataChannels, PeerOpeningAStreamOfOurParityIsCountedAndAcceptedWhenFree) {
   Pair pair;
   pair.connect();
-  datachannel::OpenMessage open;
-  open.label = "x";
-  // The peer (DTLS client) must use even ids; hand the SFU an OPEN on stream 3 directly.
-  sctp::Message message;
-  auto bytes = datachannel::serialize_open(open);
-  auto owner = std::make_shared<std::vector<std::uint8_t>>(bytes);
-  message.stream = 3;
-  message.ppid = sctp::kPpidDcep;
-  message.data = std::shared_ptr<const std::uint8_t[]>(owner, owner->data());
-  message.size = owner->size();
-  pair.sfu.channels->on_sctp_message(std::move(message));
-  ASSERT_EQ(pair.sfu.errors.size(), 1u);
+  auto ours = pair.sfu.channels->open("slides");  // stream 1
+  ASSERT_TRUE(ours);
+  ASSERT_TRUE(pair.exchange());
+  auto hand_open = [&](std::uint16_t stream, const char* label) {
+    datachannel::OpenMessage open;
+    open.label = label;
+    auto owner = std::make_shared<std::vector<std::uint8_t>>(datachannel::serialize_open(open));
+    sctp::Message message;
+    message.stream = stream;
+    message.ppid = sctp::kPpidDcep;
+    message.data = std::shared_ptr<const std::uint8_t[]>(owner, owner->data());
+    message.size = owner->size();
+    pair.sfu.channels->on_sctp_message(std::move(message));
+  };
+  // The peer (DTLS client) must use even ids; an OPEN on 3 (free) is counted and accepted, one
+  // on 1 (ours) is refused.
+  hand_open(3, "x");
+  hand_open(*ours, "y");
+  ASSERT_EQ(pair.sfu.errors.size(), 3u);
   EXPECT_EQ(pair.sfu.errors[0], datachannel::ChannelError::stream_parity);
-  EXPECT_TRUE(pair.sfu.opened.empty());
+  EXPECT_EQ(pair.sfu.errors[1], datachannel::ChannelError::stream_parity);
+  EXPECT_EQ(pair.sfu.errors[2], datachannel::ChannelError::stream_in_use);
+  EXPECT_EQ(pair.sfu.opened.size(), 1u);
+  EXPECT_EQ(pair.sfu.opened.at(3), "x");
+  EXPECT_EQ(pair.sfu.channels->channel(*ours)->label, "slides");
 }
 
 // --- The deck over real associations.
