@@ -11,6 +11,8 @@ find_package(prometheus-cpp REQUIRED COMPONENTS core)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
 pkg_check_modules(USRSCTP REQUIRED IMPORTED_TARGET usrsctp)
+# Intel ISA-L: the hardware CRC32c (SCTP checksum) that usrsctp computes in software.
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
 if(PODIUM_TESTS)
   find_package(GTest REQUIRED)

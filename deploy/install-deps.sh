@@ -9,7 +9,7 @@ set -euo pipefail
 build=(
   g++ make cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev
-  libssl-dev libsrtp2-dev libusrsctp-dev libopus-dev libidn-dev
+  libssl-dev libsrtp2-dev libusrsctp-dev libisal-dev libopus-dev libidn-dev
   prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
 )
 tests=(

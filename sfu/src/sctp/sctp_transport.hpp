@@ -44,6 +44,7 @@ enum class Error : std::uint8_t {
   send_failed,        // the stack refused a message for a reason other than a full buffer
   aborted,            // the peer aborted, or the association was lost (retransmission limit)
   connect_failed,     // the association could not be set up
+  bad_checksum,       // a packet whose CRC32c did not match (dropped)
   count
 };
 const char* to_string(Error error);
