@@ -603,13 +603,31 @@ int delete_sessions(const Url& url, const Options& options,
   return failures;
 }
 
-int run_sfu(const Options& options) {
-  auto certificate = sfu::dtls::Certificate::generate();
-  auto context = sfu::dtls::DtlsContext::create(*certificate);
-  if (!certificate || !context) {
-    std::fprintf(stderr, "podium-load: DTLS setup failed\n");
-    return 1;
+// The clients' DTLS certificate and context (one for every peer of a run).
+struct ClientDtls {
+  std::optional<sfu::dtls::Certificate> certificate;
+  std::optional<sfu::dtls::DtlsContext> context;
+  static std::optional<ClientDtls> create() {
+    auto certificate = sfu::dtls::Certificate::generate();
+    if (!certificate) return fail_setup();
+    auto context = sfu::dtls::DtlsContext::create(*certificate);
+    if (!context) return fail_setup();
+    ClientDtls dtls;
+    dtls.certificate.emplace(std::move(*certificate));
+    dtls.context.emplace(std::move(*context));
+    return dtls;
   }
+  static std::nullopt_t fail_setup() {
+    std::fprintf(stderr, "podium-load: DTLS setup failed\n");
+    return std::nullopt;
+  }
+};
+
+int run_sfu(const Options& options) {
+  auto dtls = ClientDtls::create();
+  if (!dtls) return 1;
+  const auto& certificate = dtls->certificate;
+  const auto& context = dtls->context;
   const Url url = parse_url(options.signaling);
   EventLoop loop;
   std::vector<std::unique_ptr<Peer>> guests;
@@ -775,12 +793,10 @@ double process_peak_rss_mib(int pid) {
 // shows it; every guest receives it from the SFU. Reports the time until the last guest has the
 // slide and its show, the aggregate delivered rate and podium's CPU per delivered GB.
 int run_slides(const Options& options) {
-  auto certificate = sfu::dtls::Certificate::generate();
-  auto context = sfu::dtls::DtlsContext::create(*certificate);
-  if (!certificate || !context) {
-    std::fprintf(stderr, "podium-load: DTLS setup failed\n");
-    return 1;
-  }
+  auto dtls = ClientDtls::create();
+  if (!dtls) return 1;
+  const auto& certificate = dtls->certificate;
+  const auto& context = dtls->context;
   const Url url = parse_url(options.signaling);
   EventLoop loop;
   const auto now = [] { return Clock::now(); };

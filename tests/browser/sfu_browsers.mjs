@@ -41,6 +41,7 @@
 import {
   emit, evaluate, launchChromium, launchFirefox, nextCommand as waitForClose, openPage, sleep,
   withTimeout,
+  endSessions, collectLogsAndClose,
 } from './sfu_common.mjs';
 
 // The page helpers (window.podium), the browsers' flags and launchers live in sfu_common.mjs.
@@ -147,26 +148,11 @@ async function run(opts, result) {
     result.heldMs = Date.now() - holdStart;
 
     // Guests leave first, then the presenter.
-    result.deletes = {};
-    for (const p of [...guests, presenter]) {
-      result.deletes[p.label] = await evaluate(p, () => window.podium.end(), undefined, 5000,
-                                               'DELETE').catch((e) => String(e));
-    }
+    result.deletes = await endSessions([...guests, presenter]);
   } catch (err) {
     result.error = String(err && err.stack || err);
   } finally {
-    result.logs = {};
-    for (const p of everyone) {
-      result.logs[p.label] = await evaluate(p, () => window.podium.log, undefined, 3000, 'log')
-        .catch((e) => [String(e)]);
-    }
-    for (const close of cleanup.reverse()) {
-      try {
-        await withTimeout(Promise.resolve(close()), 10000, 'browser close');
-      } catch (e) {
-        result.cleanupErrors.push(String(e));
-      }
-    }
+    await collectLogsAndClose(result, everyone, cleanup);
   }
 }
 

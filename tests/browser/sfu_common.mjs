@@ -328,3 +328,29 @@ export function nextCommand(ms) {
     tick();
   });
 }
+
+// DELETE every page's WHIP/WHEP session; the status (or error) per page label.
+export async function endSessions(pages) {
+  const deletes = {};
+  for (const p of pages) {
+    deletes[p.label] = await evaluate(p, () => window.podium.end(), undefined, 5000, 'DELETE')
+      .catch((e) => String(e));
+  }
+  return deletes;
+}
+
+// The pages' logs into result.logs, then every cleanup step in reverse, each bounded.
+export async function collectLogsAndClose(result, pages, cleanup) {
+  result.logs = {};
+  for (const p of pages) {
+    result.logs[p.label] = await evaluate(p, () => window.podium.log, undefined, 3000, 'log')
+      .catch((e) => [String(e)]);
+  }
+  for (const close of cleanup.reverse()) {
+    try {
+      await withTimeout(Promise.resolve(close()), 10000, 'browser close');
+    } catch (e) {
+      result.cleanupErrors.push(String(e));
+    }
+  }
+}

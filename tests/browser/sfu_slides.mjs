@@ -42,6 +42,7 @@ import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import {
   emit, evaluate, launchChromium, launchFirefox, nextCommand, openPage, sleep, withTimeout,
+  endSessions, collectLogsAndClose,
 } from './sfu_common.mjs';
 
 // Background pages of one Chromium must not be throttled while they receive.
@@ -469,26 +470,11 @@ async function run(opts, result) {
     // 4. Leave: guests first.
     result.presenter.audio = await evaluate(presenter, () => window.podium.sample(), undefined,
                                             5000, 'getStats').catch((e) => String(e));
-    result.deletes = {};
-    for (const p of [...guests, presenter]) {
-      result.deletes[p.label] = await evaluate(p, () => window.podium.end(), undefined, 5000,
-                                               'DELETE').catch((e) => String(e));
-    }
+    result.deletes = await endSessions([...guests, presenter]);
   } catch (err) {
     result.error = String(err && err.stack || err);
   } finally {
-    result.logs = {};
-    for (const p of everyone) {
-      result.logs[p.label] = await evaluate(p, () => window.podium.log, undefined, 3000, 'log')
-        .catch((e) => [String(e)]);
-    }
-    for (const close of cleanup.reverse()) {
-      try {
-        await withTimeout(Promise.resolve(close()), 10000, 'browser close');
-      } catch (e) {
-        result.cleanupErrors.push(String(e));
-      }
-    }
+    await collectLogsAndClose(result, everyone, cleanup);
   }
 }
 

@@ -80,6 +80,38 @@ class SfuLoadTest(unittest.TestCase):
             self.assertGreaterEqual(metric(scrape(podium), "podium_sfu_sessions_closed_total",
                                            reason="deleted"), 42)
 
+    def test_slide_reaches_every_guest_with_both_dtls_roles(self):
+        # podium-load --mode slides: SCTP over DTLS with the SFU in either DTLS role (so the
+        # SFU opens the guests' channels on odd and on even stream ids), a 2 MB slide in 64 KiB
+        # messages, every byte checked on 5 guests.
+        with Podium(CONFIG, expect=("signaling", "sfu", "metrics")) as podium:
+            base = podium.url("signaling")
+            for setup, guests in (("actpass", 20), ("passive", 8)):
+                with self.subTest(setup=setup):
+                    room = create_room(base)
+                    r = subprocess.run([LOAD, "--mode", "slides", "--signaling", base, "--room",
+                                        room["room"], "--token", room["presenter_token"],
+                                        "--guests", str(guests), "--slide-bytes", "2000000",
+                                        "--decode", "5", "--setup", setup, "--timeout", "40",
+                                        "--podium-pid", str(podium.proc.pid)],
+                                       capture_output=True, text=True, timeout=90)
+                    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+                    self.assertTrue(lines, r.stderr[-3000:])
+                    result = json.loads(lines[-1])
+                    print(json.dumps(result), flush=True)
+                    self.assertEqual(r.returncode, 0, result)
+                    self.assertEqual(result["guests_complete"], guests, result)
+                    self.assertEqual(result["corrupt_bytes"], 0, result)
+                    self.assertEqual(result["presenter_errors"], 0, result)
+                    self.assertEqual(result["presenter_delivered_report"], guests, result)
+                    self.assertEqual(result["delete_failures"], 0, result)
+            samples = scrape(podium)
+            self.assertEqual(metric(samples, "podium_sfu_slides_received_total"), 2)
+            self.assertEqual(metric(samples, "podium_sfu_slides_delivered_total"), 28)
+            # Uploaded once per room whatever the number of guests.
+            self.assertLessEqual(metric(samples, "podium_sfu_datachannel_bytes_total",
+                                        direction="in", role="presenter"), 2 * 2000000 + 1000)
+
     def test_speaking_and_rtcp_while_streaming(self):
         # podium-load's presenter marks every packet -20 dBov with voice (RFC 6464): the SFU's
         # speaking gauge goes to 1 while it streams; RRs go to the presenter every second.
