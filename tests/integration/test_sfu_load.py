@@ -105,9 +105,13 @@ class SfuLoadTest(unittest.TestCase):
                     self.assertEqual(result["presenter_errors"], 0, result)
                     self.assertEqual(result["presenter_delivered_report"], guests, result)
                     self.assertEqual(result["delete_failures"], 0, result)
+            # Counters reach /metrics with the worker's once-a-second flush.
+            self.assertTrue(wait_for(lambda: metric(scrape(podium),
+                                                    "podium_sfu_slides_delivered_total") == 28,
+                                     timeout=5), metric(scrape(podium),
+                                                        "podium_sfu_slides_delivered_total"))
             samples = scrape(podium)
             self.assertEqual(metric(samples, "podium_sfu_slides_received_total"), 2)
-            self.assertEqual(metric(samples, "podium_sfu_slides_delivered_total"), 28)
             # Uploaded once per room whatever the number of guests.
             self.assertLessEqual(metric(samples, "podium_sfu_datachannel_bytes_total",
                                         direction="in", role="presenter"), 2 * 2000000 + 1000)
