@@ -89,13 +89,18 @@ double process_cpu_seconds(int pid) {
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-double process_rss_mib(int pid) {
+// A "kB" field of /proc/PID/status (VmRSS, VmHWM, ...) in MiB; 0 when absent.
+double process_status_mib(int pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(field.size())) / 1024.0;
   }
   return 0;
+}
+
+double process_rss_mib(int pid) {
+  return process_status_mib(pid, "VmRSS:");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -781,12 +786,7 @@ int run_sfu(const Options& options) {
 }
 
 double process_peak_rss_mib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
+  return process_status_mib(pid, "VmHWM:");
 }
 
 // Slides: one presenter uploads one slide of --slide-bytes over its `slides` data channel and

@@ -104,7 +104,7 @@ void Session::start_data_channels(const config::SlidesConfig& config,
   // RFC 8261 section 5: one SCTP packet per DTLS record, within one datagram.
   if (const std::size_t mtu = dtls_->application_mtu(); mtu > 0) options.sctp.mtu = mtu;
   if (is_presenter()) {
-    options.sctp.send_buffer = 256 * 1024;          // control messages only
+    options.sctp.send_buffer = 256 * 1024;  // control messages only
     // The window a presenter's upload may fill. Measured with Chromium presenters on loopback:
     // 1-2 MiB lets a 20 MiB upload burst so hard that the browser's own socket drops our SACKs
     // and it resends 11-59% of the slide; 256-512 KiB resent nothing (1.025x on the wire) at
