@@ -19,6 +19,7 @@ tests=(
   chromium firefox-esr
   iproute2 nftables curl procps util-linux
   prometheus
+  zbar-tools python3-pil
 )
 
 wanted=("${build[@]}")
