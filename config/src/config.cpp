@@ -782,7 +782,7 @@ class Loader {
   SignalingConfig read_signaling(const Value& value, std::vector<Socket>& sockets) {
     Section section(*this, value,
                     {"listen", "public_url", "token_secret", "api_key", "open_rooms", "token_ttl",
-                     "max_sdp_bytes"});
+                     "max_sdp_bytes", "max_image_edge"});
     SignalingConfig signaling;
     Value listen_at = section.missing("listen");
     if (const Value* listen = section.get("listen")) {
@@ -808,6 +808,9 @@ class Loader {
       if (signaling.max_sdp_bytes.bytes < 1024 || signaling.max_sdp_bytes.bytes > (16u << 20)) {
         fail(*sdp, "must be between 1KiB and 16MiB");
       }
+    }
+    if (const Value* edge = section.get("max_image_edge")) {
+      signaling.max_image_edge = read_unsigned(*edge, 256, 16384);
     }
     return signaling;
   }

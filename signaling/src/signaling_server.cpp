@@ -5,6 +5,7 @@
 #include <prometheus/gauge.h>
 
 #include <array>
+#include <cstdio>
 #include <map>
 
 #include <boost/algorithm/string/predicate.hpp>
@@ -32,6 +33,8 @@ std::string_view content_type_for(std::string_view path) {
   if (ext == ".css") return "text/css; charset=utf-8";
   if (ext == ".svg") return "image/svg+xml";
   if (ext == ".png") return "image/png";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".webmanifest") return "application/manifest+json";
   if (ext == ".ico") return "image/x-icon";
   if (ext == ".json") return "application/json";
   return "application/octet-stream";
@@ -475,6 +478,9 @@ struct SignalingServer::Impl {
         }
         return create_room(request, response);
       }
+      if (path == "/api/client-config" && request.method() == bhttp::verb::get) {
+        return client_config(response);
+      }
       constexpr std::string_view rooms_prefix = "/api/rooms/";
       if (path.starts_with(rooms_prefix) && request.method() == bhttp::verb::get) {
         return get_room(path.substr(rooms_prefix.size()), response);
@@ -491,15 +497,60 @@ struct SignalingServer::Impl {
       response.set(bhttp::field::allow, "GET, HEAD");
       return http::set_body(response, http::Status::method_not_allowed, "method not allowed\n");
     }
+    serve_page(path, response);
+  }
+
+  // The web client (signaling/web/, embedded): the landing page at /, the presenter page at
+  // /present/{room}, the guest page at /watch/{room}; the room and its token travel in the
+  // page's own URL and fragment, so the server hands out the same file for every room.
+  void serve_page(std::string_view path, http::Response& response) {
     if (path == "/") path = "/index.html";
+    if (path.starts_with("/present/") && path.find('/', 9) == std::string_view::npos) {
+      path = "/present.html";
+    } else if (path.starts_with("/watch/") && path.find('/', 7) == std::string_view::npos) {
+      path = "/watch.html";
+    }
     for (const auto& file : embedded_files()) {
-      if (file.path == path) {
-        response.set(bhttp::field::cache_control, "no-cache");
-        return http::set_body(response, http::Status::ok, std::string(file.bytes),
-                              content_type_for(path));
+      if (file.path != path) continue;
+      // Revalidated on every load (no-cache); the files change only with the binary.
+      response.set(bhttp::field::cache_control, "no-cache");
+      response.set(bhttp::field::etag, etag_of(file));
+      response.set("X-Content-Type-Options", "nosniff");
+      // Room tokens travel in URL fragments, which are never sent in a Referer; no-referrer
+      // also keeps the room name off third parties' logs when a slide links elsewhere.
+      response.set("Referrer-Policy", "no-referrer");
+      if (path.ends_with(".html")) {
+        // Pages load only their own scripts and styles; slides are blob: URLs. WebRTC itself
+        // is not governed by CSP.
+        response.set("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+                     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                     "form-action 'self'");
+        response.set("Permissions-Policy", "microphone=(self), camera=()");
       }
+      return http::set_body(response, http::Status::ok, std::string(file.bytes),
+                            content_type_for(path));
     }
     http::set_body(response, http::Status::not_found, "not found\n");
+  }
+
+  // A strong validator per embedded file (computed once).
+  const std::string& etag_of(const EmbeddedFile& file) {
+    auto it = etags.find(file.path);
+    if (it != etags.end()) return it->second;
+    // FNV-1a over the bytes: not a security boundary, only a cache validator.
+    std::uint64_t hash = 1469598103934665603ull;
+    for (unsigned char c : file.bytes) hash = (hash ^ c) * 1099511628211ull;
+    char text[24];
+    std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
+    return etags.emplace(file.path, text).first->second;
+  }
+
+  // GET /api/client-config: the settings the web client takes from the server's config.
+  void client_config(http::Response& response) {
+    http::set_body(response, http::Status::ok,
+                   nlohmann::json{{"max_image_edge", config.max_image_edge}}.dump() + "\n",
+                   "application/json");
   }
 
   config::SignalingConfig config;
@@ -508,6 +559,7 @@ struct SignalingServer::Impl {
   prometheus::Gauge& rooms_active;
   prometheus::Family<prometheus::Counter>& auth_failures;
   std::map<std::string, std::chrono::system_clock::time_point> rooms;  // room -> expiry
+  std::map<std::string_view, std::string> etags;                        // embedded file -> ETag
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Counter>& session_requests;
   // [endpoint][SessionMethod][SessionResult]

@@ -110,6 +110,8 @@ function installSlides() {
       if (msg.type === 'error') note(`error from the SFU: ${data.slice(0, 200)}`);
       return;
     }
+    // The SFU's presenter-state extension (docs/protocol.md) is not part of a slide's sequence.
+    if (msg.type === 'presenter') { s.presenterConnected = msg.connected; return; }
     push(s.events, { t: now, type: msg.type, id: msg.id });
     if (msg.type === 'slide') {
       if (s.current && s.current.received < s.current.size) {

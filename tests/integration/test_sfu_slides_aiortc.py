@@ -212,6 +212,8 @@ async def guest_main(name, url):
             elif kind == "show":
                 sid = msg.get("id")
                 emit("show", t, id=sid, sha256=st["done"].get(sid))
+            elif kind == "presenter":
+                emit("presenter", t, connected=msg.get("connected"))
             else:
                 emit("message", t, msg=msg)
 

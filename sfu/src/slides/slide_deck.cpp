@@ -44,12 +44,26 @@ void SlideDeck::set_presenter(datachannel::DataChannels* channels, std::uint16_t
   presenter_ = channels;
   presenter_stream_ = stream;
   guests_dirty_ = true;  // the new presenter learns the guest count at the next tick
+  // What the room already has, so that a presenter who reconnects skips those uploads.
+  std::vector<DeckEntry> stored;
+  for (const auto& slide : store_.slides()) {
+    if (slide->complete()) stored.push_back({slide->header.id, slide->header.size});
+  }
+  const auto& current = store_.current();
+  to_presenter(deck_message(stored, current ? std::string_view(current->header.id) : ""));
+  presenter_changed();
+}
+
+// Guests learn of the change from their feed, between slides (never inside one's bytes).
+void SlideDeck::presenter_changed() {
+  for (auto& [channels, feed] : feeds_) feed.idle = false;
 }
 
 void SlideDeck::presenter_left(datachannel::DataChannels* channels) {
   if (channels != presenter_) return;
   presenter_ = nullptr;
   refused_remaining_ = 0;
+  presenter_changed();
   if (uploading_) {
     discard(uploading_);
     uploading_ = nullptr;
@@ -224,6 +238,13 @@ void SlideDeck::pump(GuestFeed& feed, Clock::time_point now) {
       if (channels.send_text(feed.stream, message) != sctp::SendStatus::sent) return;
       count_out(kGuest, message.size());
       feed.cancel.clear();
+    }
+    const std::int8_t live = presenter_ != nullptr ? 1 : 0;
+    if (feed.presenter_told != live && (!feed.active || !feed.header_sent)) {
+      const auto message = presenter_message(live == 1);
+      if (channels.send_text(feed.stream, message) != sctp::SendStatus::sent) return;
+      count_out(kGuest, message.size());
+      feed.presenter_told = live;
     }
     if (!feed.active) {
       const auto& current = store_.current();

@@ -63,6 +63,7 @@ class SlideDeck {
     std::size_t chunk_offset = 0;
     std::uint64_t shown_sequence = 0;  // the store's show sequence of the last `show` sent
     std::string cancel;                // id of a discarded slide whose bytes had started
+    std::int8_t presenter_told = -1;   // the `presenter` state last sent (-1: none yet)
     std::uint64_t total_sent = 0;      // bytes of slide payload handed to SCTP
     std::deque<PendingDelivery> pending;
     bool idle = false;  // nothing left to send until the deck changes
@@ -81,6 +82,7 @@ class SlideDeck {
   void discard(const std::shared_ptr<Slide>& slide);
   void refuse(const ParseError& error);
   void to_presenter(std::string_view text);
+  void presenter_changed();
   void count_out(std::size_t role, std::size_t bytes);
 
   SlideStore store_;

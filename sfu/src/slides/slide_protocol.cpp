@@ -155,6 +155,22 @@ std::string stored_message(std::string_view id, std::uint64_t size) {
   return dump(ordered{{"type", "stored"}, {"id", id}, {"size", size}});
 }
 
+std::string presenter_message(bool connected) {
+  return dump(ordered{{"type", "presenter"}, {"connected", connected}});
+}
+
+std::string deck_message(const std::vector<DeckEntry>& slides, std::string_view current) {
+  auto list = ordered::array();
+  for (const auto& slide : slides) list.push_back(ordered{{"id", slide.id}, {"size", slide.size}});
+  ordered message{{"type", "deck"}, {"slides", std::move(list)}};
+  if (current.empty()) {
+    message["current"] = nullptr;
+  } else {
+    message["current"] = current;
+  }
+  return dump(message);
+}
+
 std::string error_message(const ParseError& error) {
   std::string reason = describe(error.error);
   if (error.error == ProtocolError::missing_field && !error.field.empty()) {

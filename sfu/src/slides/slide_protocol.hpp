@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "podium/common/result.hpp"
 
@@ -62,5 +63,15 @@ std::string guests_message(std::size_t count);
 std::string delivered_message(std::string_view id, std::size_t guests, std::size_t of);
 std::string stored_message(std::string_view id, std::uint64_t size);
 std::string error_message(const ParseError& error);
+// Extension: tells a guest whether the room's presenter is connected (first on the channel, then
+// on every change).
+std::string presenter_message(bool connected);
+// Extension: tells a (re)connecting presenter which slides the room already stores, complete,
+// and which one is current, so that it need not upload them again.
+struct DeckEntry {
+  std::string_view id;
+  std::uint64_t size = 0;
+};
+std::string deck_message(const std::vector<DeckEntry>& slides, std::string_view current);
 
 }  // namespace podium::sfu::slides

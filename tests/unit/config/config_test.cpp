@@ -118,6 +118,7 @@ TEST(Load, EmptySignalingSectionNeedsSecretsUnlessOpen) {
   EXPECT_EQ(config.signaling->listen, *parse_endpoint("127.0.0.1:8080"));
   EXPECT_EQ(config.signaling->token_ttl, 2h);
   EXPECT_EQ(config.signaling->max_sdp_bytes.bytes, 65536u);
+  EXPECT_EQ(config.signaling->max_image_edge, 2560u);
 }
 
 TEST(Load, ReadsEveryRelayKey) {
@@ -214,7 +215,8 @@ TEST(Load, ReadsEveryOtherSection) {
       "  api_key: ak\n"
       "  open_rooms: false\n"
       "  token_ttl: 30m\n"
-      "  max_sdp_bytes: 128KiB\n");
+      "  max_sdp_bytes: 128KiB\n"
+      "  max_image_edge: 1920\n");
   EXPECT_EQ(config.log.level, "debug");
   EXPECT_EQ(config.log.format, LogConfig::Format::json);
   EXPECT_EQ(config.metrics->listen.to_string(), "[::1]:9000");
@@ -233,6 +235,7 @@ TEST(Load, ReadsEveryOtherSection) {
   EXPECT_FALSE(config.signaling->open_rooms);
   EXPECT_EQ(config.signaling->token_ttl, 30min);
   EXPECT_EQ(config.signaling->max_sdp_bytes.bytes, 131072u);
+  EXPECT_EQ(config.signaling->max_image_edge, 1920u);
   EXPECT_FALSE(config.relay);
 }
 
@@ -461,6 +464,8 @@ TEST(Errors, Sizes) {
   EXPECT_EQ(error("signaling:\n  open_rooms: true\n  max_sdp_bytes: 50M\n"),
             "test.yaml:3:18: signaling.max_sdp_bytes: unknown unit 'M' in size '50M' (use B, kB, "
             "MB, GB, KiB, MiB or GiB)");
+  EXPECT_EQ(error("signaling:\n  open_rooms: true\n  max_image_edge: 100\n"),
+            "test.yaml:3:19: signaling.max_image_edge: 100 is out of range (256-16384)");
   EXPECT_EQ(error("signaling:\n  open_rooms: true\n  max_sdp_bytes: 100\n"),
             "test.yaml:3:18: signaling.max_sdp_bytes: must be between 1KiB and 16MiB");
   EXPECT_EQ(load("signaling:\n  open_rooms: true\n  max_sdp_bytes: 2048\n")

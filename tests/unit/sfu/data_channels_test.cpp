@@ -220,6 +220,7 @@ struct GuestView {
   std::map<std::string, std::vector<std::uint8_t>> slides;
   std::vector<std::string> order;  // "slide:<id>", "show:<id>", "cancel:<id>"
   std::string last_show;
+  std::vector<bool> presenter;  // every `presenter` state received, in order
 };
 
 // Replays what a guest page would do with the messages of its slides channel.
@@ -243,6 +244,10 @@ GuestView replay(const std::vector<Received>& messages) {
       return text.substr(at, text.find_first_of(",}", at) - at);
     };
     const auto type = field("type");
+    if (type == "presenter") {  // state, not part of the slide order
+      view.presenter.push_back(field("connected") == "true");
+      continue;
+    }
     if (type == "slide") {
       id = field("id");
       size = std::stoull(field("size"));
@@ -363,6 +368,78 @@ TEST_F(DeckTest, SlideReachesEveryGuestOnceAndShowFollowsItsBytes) {
   }
   EXPECT_TRUE(delivered_all);
   EXPECT_TRUE(guests_three);
+}
+
+TEST_F(DeckTest, GuestsLearnWhetherThePresenterIsConnected) {
+  auto& early = add_guest();  // before any presenter
+  early.exchange();
+  EXPECT_EQ(replay(early.peer.messages).presenter, std::vector<bool>{false});
+  add_presenter();
+  run();
+  EXPECT_EQ(replay(early.peer.messages).presenter, (std::vector<bool>{false, true}));
+  auto& late = add_guest();
+  run();
+  EXPECT_EQ(replay(late.peer.messages).presenter, std::vector<bool>{true});
+  deck.presenter_left(presenter->sfu.channels.get());
+  run();
+  EXPECT_EQ(replay(early.peer.messages).presenter, (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(replay(late.peer.messages).presenter, (std::vector<bool>{true, false}));
+}
+
+TEST_F(DeckTest, PresenterStateNeverInterruptsASlidesBytes) {
+  add_presenter();
+  auto& guest = add_guest(262144, 256 * 1024);
+  run();
+  guest.peer.blocked = true;  // the guest stalls mid-slide: its queue holds a fraction
+  guest.sfu.blocked = true;
+  const auto image = pattern(900000, 4);
+  upload("big", image);
+  deck.presenter_left(presenter->sfu.channels.get());  // ...when the presenter leaves
+  run(20);
+  guest.peer.blocked = false;
+  guest.sfu.blocked = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline && replay(guest.peer.messages).presenter.size() < 2) {
+    sctp::handle_sctp_timers(Clock::now());
+    run(50);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::uint64_t bytes_since_header = 0;
+  bool in_slide = false, interrupted = false;
+  for (const auto& m : guest.peer.messages) {
+    if (m.binary) {
+      bytes_since_header += m.bytes.size();
+      continue;
+    }
+    if (m.text().find(R"("type":"slide")") != std::string::npos) {
+      in_slide = true;
+      bytes_since_header = 0;
+    }
+    if (m.text().find(R"("type":"presenter")") != std::string::npos && in_slide &&
+        bytes_since_header < image.size()) {
+      interrupted = true;
+    }
+  }
+  EXPECT_FALSE(interrupted);
+  EXPECT_EQ(replay(guest.peer.messages).slides["big"], image);
+  EXPECT_EQ(replay(guest.peer.messages).presenter, (std::vector<bool>{true, false}));
+}
+
+TEST_F(DeckTest, AReconnectingPresenterIsToldWhatTheRoomStores) {
+  add_presenter();
+  upload("a", pattern(1000, 1));
+  upload("b", pattern(2000, 2));
+  show("b");
+  auto first = std::move(presenter);
+  deck.presenter_left(first->sfu.channels.get());
+  add_presenter();
+  presenter->exchange();
+  bool told = false;
+  for (const auto& m : presenter->peer.messages) {
+    told |= m.text() ==
+            R"({"type":"deck","slides":[{"id":"a","size":1000},{"id":"b","size":2000}],"current":"b"})";
+  }
+  EXPECT_TRUE(told);
 }
 
 TEST_F(DeckTest, LateJoinerGetsTheCurrentSlideFirstThenTheRest) {

@@ -92,6 +92,8 @@ struct SignalingConfig {
   bool open_rooms = false;
   std::chrono::seconds token_ttl{7200};
   ByteSize max_sdp_bytes{64 * 1024};
+  // The presenter page downscales photos to this longest edge (pixels) before uploading.
+  unsigned max_image_edge = 2560;
 };
 
 struct Config {
