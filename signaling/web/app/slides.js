@@ -50,7 +50,6 @@ export class SlideUploader {
       case 'stored':
         this.stored.add(msg.id);
         this.events.stored?.(msg.id);
-        if (this.pendingShow === msg.id) this.show(msg.id);
         break;
       case 'guests':
         this.events.guests?.(msg.count);
@@ -77,9 +76,11 @@ export class SlideUploader {
     if (i > 0) this.queue.unshift(...this.queue.splice(i, 1));
   }
 
+  // docs/protocol.md: a `show` may name the slide being uploaded (guests get it after the last
+  // byte); one still queued is moved to the front and shown when its upload starts.
   show(id) {
     if (this.closed) return;
-    if (!this.stored.has(id)) {
+    if (!this.stored.has(id) && this.uploading?.id !== id) {
       this.pendingShow = id;
       this.prioritize(id);
       return;
@@ -133,6 +134,7 @@ export class SlideUploader {
   async upload(slide) {
     const { id, blob, name, mime } = slide;
     this.channel.send(JSON.stringify({ type: 'slide', id, size: blob.size, mime, name }));
+    if (this.pendingShow === id) this.show(id);
     const max = Math.min(CHUNK, this.channel.maxMessageSize || CHUNK);
     let sent = 0;
     while (sent < blob.size) {
