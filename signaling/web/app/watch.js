@@ -12,7 +12,7 @@ const options = pageOptions();
 const root = serverRoot();
 
 const MAX_KEPT_SLIDES = 40; // decoded slides kept for instant back-and-forth
-const SPEAKING_LEVEL = 0.02; // RTCInboundRtpStreamStats.audioLevel, linear 0..1
+const SPEAKING_LEVEL = 0.008; // RTCInboundRtpStreamStats.audioLevel, linear 0..1 (about -42 dBov)
 const SPEAKING_HOLD_MS = 600;
 
 const library = new Map(); // id -> {url, mime, size}, in insertion (upload) order
