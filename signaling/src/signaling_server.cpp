@@ -549,7 +549,10 @@ struct SignalingServer::Impl {
   // GET /api/client-config: the settings the web client takes from the server's config.
   void client_config(http::Response& response) {
     http::set_body(response, http::Status::ok,
-                   nlohmann::json{{"max_image_edge", config.max_image_edge}}.dump() + "\n",
+                   nlohmann::json{{"max_image_edge", config.max_image_edge},
+                                  {"open_rooms", config.open_rooms}}
+                           .dump() +
+                       "\n",
                    "application/json");
   }
 

@@ -59,6 +59,37 @@ class RoomsApiTest(unittest.TestCase):
             self.assertEqual(request(base + "/api/rooms", "GET")[0], 405)
             self.assertEqual(p.stop()[0], 0)
 
+    def test_web_client_pages_and_settings(self):
+        """The pages of docs/web-client.md, for any room name, with their security headers."""
+        with Podium(OPEN, expect=("signaling",)) as p:
+            base = p.url("signaling")
+            for path, marker in (("/", 'id="start"'), ("/present/r1", 'id="thumbs"'),
+                                 ("/watch/r1", 'id="slide"')):
+                status, body, headers = request(base + path)
+                self.assertEqual(status, 200, path)
+                self.assertIn(marker, body, path)
+                self.assertTrue(headers["Content-Type"].startswith("text/html"), path)
+                self.assertIn("default-src 'self'", headers["Content-Security-Policy"], path)
+                self.assertEqual(headers["Referrer-Policy"], "no-referrer", path)
+                self.assertTrue(headers["ETag"].startswith('"'), path)
+            for path in ("/app/whip.js", "/app/qr.js", "/app/present.js", "/app/watch.js"):
+                status, body, headers = request(base + path)
+                self.assertEqual(status, 200, path)
+                self.assertTrue(headers["Content-Type"].startswith("text/javascript"), path)
+            self.assertTrue(request(base + "/app/style.css")[2]["Content-Type"]
+                            .startswith("text/css"))
+            # Deeper paths are not pages.
+            self.assertEqual(request(base + "/watch/r1/x")[0], 404)
+            self.assertEqual(request(base + "/present/")[0], 200)  # the page says "no room"
+            status, body, _ = request(base + "/api/client-config")
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body), {"max_image_edge": 2560, "open_rooms": True})
+            self.assertEqual(p.stop()[0], 0)
+        closed = CLOSED.replace("  api_key: k3y\n", "  api_key: k3y\n  max_image_edge: 1024\n")
+        with Podium(closed, expect=("signaling",)) as p:
+            status, body, _ = request(p.url("signaling") + "/api/client-config")
+            self.assertEqual(json.loads(body), {"max_image_edge": 1024, "open_rooms": False})
+
     def test_preflight(self):
         with Podium(OPEN, expect=("signaling",)) as p:
             status, _, headers = request(p.url("signaling") + "/api/rooms", "OPTIONS", headers={

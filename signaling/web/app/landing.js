@@ -5,6 +5,14 @@ const keyField = document.getElementById('api-key-field');
 const keyInput = document.getElementById('api-key');
 const start = document.getElementById('start');
 
+// A server with closed rooms wants its API key: ask for it up front rather than after a 401.
+fetch(new URL('api/client-config', location.href))
+  .then((r) => (r.ok ? r.json() : {}))
+  .then((config) => {
+    if (config.open_rooms === false) keyField.hidden = false;
+  })
+  .catch(() => {});
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   start.disabled = true;
