@@ -63,7 +63,7 @@ export function selectIceServers(servers, transport) {
 }
 
 // RFC 8840 section 9: the ICE credentials of a local description, as a trickle-ice-sdpfrag.
-function iceFragment(sdp) {
+export function iceFragment(sdp) {
   const lines = sdp.split(/\r?\n/);
   const out = [];
   const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'));
@@ -83,7 +83,7 @@ function iceFragment(sdp) {
 }
 
 // The answer with the SFU's new credentials from an ICE restart's fragment.
-function withIceCredentials(sdp, fragment) {
+export function withIceCredentials(sdp, fragment) {
   const ufrag = /^a=ice-ufrag:(.+)$/m.exec(fragment);
   const pwd = /^a=ice-pwd:(.+)$/m.exec(fragment);
   if (!ufrag || !pwd) throw new Error('the ICE restart answer has no credentials');
