@@ -116,6 +116,32 @@ async function main() {
     packetsReceived: (await packets()) - before,
     route: await route(guest),
   };
+
+  // 5. The presenter's session is ended on the server (DELETE, as an operator or a restart
+  // would): the page makes a new WHIP session by itself, learns from the SFU's `deck` that the
+  // room has its slide, does not upload it again, and goes on with a second photo.
+  const first = await presenter.evaluate(() => window.podium.sessionUrl);
+  const token = new URL(opts.presenterUrl).hash.match(/token=([^&]+)/)[1];
+  const deleted = await presenter.evaluate(async ([url, t]) =>
+    (await fetch(url, { method: 'DELETE', headers: { Authorization: `Bearer ${t}` } })).status,
+  [first, token]);
+  await waitFor(presenter, (url) => window.podium.reconnects >= 1 && window.podium.sessionUrl !== url
+    && window.podium.state.connected, first, 30000, 'presenter reconnect');
+  mark('presenter reconnected');
+  await presenter.setInputFiles('#file', [opts.image2]);
+  await waitFor(presenter, () => document.querySelectorAll('#thumbs li[data-state="stored"]').length === 2,
+    null, 30000, 'second slide stored');
+  await presenter.keyboard.press('ArrowRight');
+  const second = await presenter.evaluate(() => window.podium.state.current);
+  await waitFor(guest, (id) => document.getElementById('slide').dataset.id === id, second, 30000,
+    'guest displays the second slide');
+  mark('guest displays second');
+  result.presenterReconnect = {
+    deleted, first, second,
+    sessionUrl: await presenter.evaluate(() => window.podium.sessionUrl),
+    reconnects: await presenter.evaluate(() => window.podium.reconnects),
+    guestSlide: await guest.evaluate(() => document.getElementById('slide').dataset.id),
+  };
 }
 
 const deadline = setTimeout(() => {

@@ -18,6 +18,9 @@ tests/browser/web_client_network.mjs then checks, with Chromium on the pages pod
 4. the presenter page (no query options: the automatic path) connects through TURN over TCP after
    its direct attempt fails, uploads a photo and shows it; the waiting guest's message clears and
    it displays that slide (same id, same size as the presenter's) and receives audio;
+4b. the presenter's WHIP session is ended on the server (DELETE): the page reconnects on its own,
+   does not upload its first photo again (podium_sfu_slides_received_total stays 1 until a second
+   photo is added) and the guest then displays the second photo;
 5. both pages' selected candidate pairs are relayed over TCP, the presenter page says
    "Via TURN · TCP", and the nftables drop counters show the browsers' UDP was really refused.
 No console errors or warnings in any page.
@@ -39,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, HERE)
 import netns  # noqa: E402
-from podium_harness import Podium  # noqa: E402
+from podium_harness import Podium, http_get, metric, parse_metrics, wait_for  # noqa: E402
 import test_sfu_browsers as sb  # noqa: E402  (Node, prerequisites, npm ci, paths)
 
 SCRIPT = os.path.join(sb.BROWSER_DIR, "web_client_network.mjs")
@@ -96,10 +99,10 @@ def dropped_packets():
     return total
 
 
-def photo(path):
+def photo(path, background=(30, 90, 160)):
     """A 2000x1500 JPEG: smooth, distinct, quick to encode."""
     from PIL import Image, ImageDraw
-    image = Image.new("RGB", (2000, 1500), (30, 90, 160))
+    image = Image.new("RGB", (2000, 1500), background)
     draw = ImageDraw.Draw(image)
     draw.ellipse((300, 300, 900, 900), fill=(250, 200, 30))
     draw.rectangle((1100, 700, 1800, 1300), fill=(190, 20, 70))
@@ -124,11 +127,13 @@ def inner():
     try:
         image = os.path.join(work, "photo.jpg")
         photo(image)
+        image2 = os.path.join(work, "photo2.jpg")
+        photo(image2, (20, 140, 60))
         with Podium(config, expect=("metrics", "relay", "sfu", "signaling")) as p:
             signaling = p.url("signaling").rstrip("/")
             room = create_room(signaling, api_key)
             options = dict(
-                signaling=signaling, apiKey=api_key, image=image, chromium=sb.CHROMIUM,
+                signaling=signaling, apiKey=api_key, image=image, image2=image2, chromium=sb.CHROMIUM,
                 presenterUrl="%s/present/%s#token=%s&guest=%s" % (
                     signaling, room["room"], room["presenter_token"], room["guest_token"]),
                 guestUrl="%s/watch/%s#token=%s" % (signaling, room["room"], room["guest_token"]),
@@ -140,6 +145,12 @@ def inner():
             lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
             out["browser"] = json.loads(lines[-1]) if lines else None
             out["udp_dropped"] = dropped_packets()
+            # SFU counters reach /metrics on the media thread's once-a-second flush.
+            slides = lambda: metric(parse_metrics(http_get(p.url("metrics") + "/metrics")[1]),
+                                    "podium_sfu_slides_received_total")
+            wait_for(lambda: slides() >= 2, timeout=3)
+            time.sleep(1.2)  # and one more flush: a third upload would show now
+            out["slides_received"] = slides()
             code, _ = p.stop(timeout=10, check=False)
             out["podium_exit"] = code
             out["podium_stderr"] = p.stderr()[-6000:]
@@ -201,13 +212,24 @@ class WebClientNetworkTest(unittest.TestCase):
             self.assertEqual(b["presenter"]["label"], "Via TURN · TCP", context)
             self.assertEqual(b["guest"]["route"], {"route": "relay", "protocol": "tcp"}, context)
             self.assertGreater(out["udp_dropped"], 0, context)
+        with self.subTest("a presenter whose session ends reconnects and uploads nothing twice"):
+            r = b["presenterReconnect"]
+            self.assertEqual(r["deleted"], 200, context)
+            self.assertGreaterEqual(r["reconnects"], 1, context)
+            self.assertNotEqual(r["sessionUrl"], r["first"], context)
+            self.assertEqual(r["guestSlide"], r["second"], context)
+            # Two photos, each received once: the first was not uploaded again after the
+            # reconnect (the SFU's `deck` listed it).
+            self.assertEqual(out["slides_received"], 2, context)
         with self.subTest("no console errors or warnings"):
             # Chromium reports every HTTP error status of a fetch() as a console error of the
-            # page. The 404 that tells the guest page its room does not exist is that page's
-            # expected outcome; nothing else is allowed.
-            expected = "[missing] error: Failed to load resource: the server responded with a " \
-                "status of 404 (Not Found)"
-            self.assertEqual([m for m in b["console"] if m != expected], [], context)
+            # page. Two 404s are the expected outcome of what this test does: the one that tells
+            # the guest page its room does not exist, and the presenter page's DELETE of its old
+            # session when it reconnects (the test had already deleted that session). Nothing
+            # else is allowed.
+            expected = [("[%s] error: Failed to load resource: the server responded with a "
+                         "status of 404 (Not Found)") % page for page in ("missing", "presenter")]
+            self.assertEqual([m for m in b["console"] if m not in expected], [], context)
         self.assertEqual(out["podium_exit"], 0, context)
 
 

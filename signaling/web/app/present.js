@@ -17,7 +17,7 @@ const options = pageOptions();
 const root = serverRoot();
 
 const state = { connected: false, guests: 0, slides: [], current: null };
-window.podium = { pc: null, state };
+window.podium = { pc: null, state, sessionUrl: null, reconnects: 0 };
 
 let maxEdge = 2560;
 let micStream = null;
@@ -352,6 +352,10 @@ async function connect() {
     if (slide.blob) uploader.add(uploadOf(slide));
   }
   channel.addEventListener('open', () => {
+    if (window.podium.sessionUrl && window.podium.sessionUrl !== session.url) {
+      window.podium.reconnects += 1;
+    }
+    window.podium.sessionUrl = session.url;
     state.connected = true;
     attempt = 0;
     setStatus('');
