@@ -205,10 +205,17 @@ export class SlideReceiver {
 
   complete(slide) {
     this.incoming = null;
+    // A slide received again (a new session after a reconnect) has the same bytes: the copy
+    // already decoded is kept, and moves to the young end of the library.
     const existing = this.library.get(slide.id);
-    if (existing) URL.revokeObjectURL(existing.url);
-    const blob = new Blob(slide.parts, { type: slide.mime });
-    this.library.set(slide.id, { url: URL.createObjectURL(blob), mime: slide.mime, size: slide.size });
+    this.library.delete(slide.id);
+    if (existing && existing.size === slide.size) {
+      this.library.set(slide.id, existing);
+    } else {
+      if (existing) URL.revokeObjectURL(existing.url);
+      const blob = new Blob(slide.parts, { type: slide.mime });
+      this.library.set(slide.id, { url: URL.createObjectURL(blob), mime: slide.mime, size: slide.size });
+    }
     this.events.slide?.(slide.id, this.library.get(slide.id));
   }
 }

@@ -61,9 +61,17 @@ function refreshMessage() {
 
 // ---- Slides -------------------------------------------------------------------------------
 
-function display(id) {
+// Shows a received slide; it is decoded off-screen first, so the previous one stays up until
+// the new one can be painted at once.
+let displaying = 0;
+async function display(id) {
   const entry = library.get(id);
   if (!entry) return;
+  const serial = ++displaying;
+  const decoded = new Image();
+  decoded.src = entry.url;
+  await decoded.decode().catch(() => {}); // a broken image is shown as such
+  if (serial !== displaying) return; // a newer show came meanwhile
   const img = $('slide');
   img.src = entry.url;
   img.dataset.id = id;
@@ -104,7 +112,7 @@ async function play() {
   const audio = $('audio');
   // Firefox says in advance whether it would refuse (and then warns in the console if tried).
   if (navigator.getAutoplayPolicy && navigator.getAutoplayPolicy(audio) === 'disallowed') {
-    $('play').hidden = false;
+    showPlayButton();
     return;
   }
   try {
@@ -112,13 +120,19 @@ async function play() {
     podium.audioPlaying = true;
     $('play').hidden = true;
   } catch (e) {
-    if (e.name === 'NotAllowedError') {
-      $('play').hidden = false; // autoplay blocked: one click or tap starts it
-    }
+    if (e.name === 'NotAllowedError') showPlayButton(); // autoplay blocked
   }
 }
 
-$('play').addEventListener('click', async () => {
+// One click or tap, on the button or anywhere on the page, starts the audio.
+function showPlayButton() {
+  const button = $('play');
+  if (!button.hidden) return;
+  button.hidden = false;
+  button.focus();
+}
+
+async function startAudio() {
   try {
     await $('audio').play();
     podium.audioPlaying = true;
@@ -126,6 +140,11 @@ $('play').addEventListener('click', async () => {
   } catch (e) {
     $('play').textContent = `Audio could not start (${e.message}). Try again`;
   }
+}
+
+$('play').addEventListener('click', startAudio);
+document.addEventListener('pointerdown', (e) => {
+  if (!$('play').hidden && e.target !== $('play')) startAudio();
 });
 
 // The presenter's level from the receiver's statistics (both browsers report audioLevel for
