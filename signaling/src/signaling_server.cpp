@@ -548,12 +548,12 @@ struct SignalingServer::Impl {
 
   // GET /api/client-config: the settings the web client takes from the server's config.
   void client_config(http::Response& response) {
-    http::set_body(response, http::Status::ok,
-                   nlohmann::json{{"max_image_edge", config.max_image_edge},
-                                  {"open_rooms", config.open_rooms}}
-                           .dump() +
-                       "\n",
-                   "application/json");
+    http::set_body(
+        response, http::Status::ok,
+        nlohmann::json{{"max_image_edge", config.max_image_edge}, {"open_rooms", config.open_rooms}}
+                .dump() +
+            "\n",
+        "application/json");
   }
 
   config::SignalingConfig config;
@@ -562,7 +562,7 @@ struct SignalingServer::Impl {
   prometheus::Gauge& rooms_active;
   prometheus::Family<prometheus::Counter>& auth_failures;
   std::map<std::string, std::chrono::system_clock::time_point> rooms;  // room -> expiry
-  std::map<std::string_view, std::string> etags;                        // embedded file -> ETag
+  std::map<std::string_view, std::string> etags;                       // embedded file -> ETag
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Counter>& session_requests;
   // [endpoint][SessionMethod][SessionResult]

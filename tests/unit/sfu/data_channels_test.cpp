@@ -436,8 +436,9 @@ TEST_F(DeckTest, AReconnectingPresenterIsToldWhatTheRoomStores) {
   presenter->exchange();
   bool told = false;
   for (const auto& m : presenter->peer.messages) {
-    told |= m.text() ==
-            R"({"type":"deck","slides":[{"id":"a","size":1000},{"id":"b","size":2000}],"current":"b"})";
+    told |=
+        m.text() ==
+        R"({"type":"deck","slides":[{"id":"a","size":1000},{"id":"b","size":2000}],"current":"b"})";
   }
   EXPECT_TRUE(told);
 }
