@@ -497,13 +497,13 @@ struct SignalingServer::Impl {
       response.set(bhttp::field::allow, "GET, HEAD");
       return http::set_body(response, http::Status::method_not_allowed, "method not allowed\n");
     }
-    serve_page(path, response);
+    serve_page(path, request, response);
   }
 
   // The web client (signaling/web/, embedded): the landing page at /, the presenter page at
   // /present/{room}, the guest page at /watch/{room}; the room and its token travel in the
   // page's own URL and fragment, so the server hands out the same file for every room.
-  void serve_page(std::string_view path, http::Response& response) {
+  void serve_page(std::string_view path, const http::Request& request, http::Response& response) {
     if (path == "/") path = "/index.html";
     if (path.starts_with("/present/") && path.find('/', 9) == std::string_view::npos) {
       path = "/present.html";
@@ -514,7 +514,8 @@ struct SignalingServer::Impl {
       if (file.path != path) continue;
       // Revalidated on every load (no-cache); the files change only with the binary.
       response.set(bhttp::field::cache_control, "no-cache");
-      response.set(bhttp::field::etag, etag_of(file));
+      const std::string& etag = etag_of(file);
+      response.set(bhttp::field::etag, etag);
       response.set("X-Content-Type-Options", "nosniff");
       // Room tokens travel in URL fragments, which are never sent in a Referer; no-referrer
       // also keeps the room name off third parties' logs when a slide links elsewhere.
@@ -527,6 +528,11 @@ struct SignalingServer::Impl {
                      "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
                      "form-action 'self'");
         response.set("Permissions-Policy", "microphone=(self), camera=()");
+      }
+      // RFC 9110 section 13.1.2: the page is unchanged since the client's copy.
+      if (request[bhttp::field::if_none_match] == etag) {
+        response.result(http::Status::not_modified);
+        return;
       }
       return http::set_body(response, http::Status::ok, std::string(file.bytes),
                             content_type_for(path));

@@ -72,6 +72,8 @@ class RoomsApiTest(unittest.TestCase):
                 self.assertIn("default-src 'self'", headers["Content-Security-Policy"], path)
                 self.assertEqual(headers["Referrer-Policy"], "no-referrer", path)
                 self.assertTrue(headers["ETag"].startswith('"'), path)
+                status, body, _ = request(base + path, headers={"If-None-Match": headers["ETag"]})
+                self.assertEqual((status, body), (304, ""), path)
             for path in ("/app/whip.js", "/app/qr.js", "/app/present.js", "/app/watch.js"):
                 status, body, headers = request(base + path)
                 self.assertEqual(status, 200, path)
