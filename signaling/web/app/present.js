@@ -341,6 +341,8 @@ async function connect() {
   pc = new RTCPeerConnection({ iceTransportPolicy: options.policy, bundlePolicy: 'max-bundle' });
   window.podium.pc = pc;
   const thisPc = pc;
+  session = new WhipSession(new URL(`whip/${encodeURIComponent(room)}`, root).href, token, options);
+  const thisSession = session;
   if (micTrack) {
     pc.addTransceiver(micTrack, { direction: 'sendonly', streams: [micStream] });
   } else {
@@ -370,12 +372,16 @@ async function connect() {
     if (pc !== thisPc) return;
     const s = thisPc.connectionState;
     clearTimeout(disconnectedTimer);
-    if (s === 'failed') scheduleReconnect('the connection failed');
+    if (s === 'failed') {
+      // A direct path that failed is retried through TURN before the session is given up.
+      thisSession.recover().then((recovering) => {
+        if (!recovering && pc === thisPc) scheduleReconnect('the connection failed');
+      });
+    }
     if (s === 'disconnected') {
       disconnectedTimer = setTimeout(() => scheduleReconnect('the connection dropped'), 3000);
     }
   });
-  session = new WhipSession(new URL(`whip/${encodeURIComponent(room)}`, root).href, token, options);
   setConnection(null, 'Connecting…');
   try {
     await session.connect(pc);

@@ -195,6 +195,8 @@ async function connect(isRetry) {
   pc = new RTCPeerConnection({ iceTransportPolicy: options.policy, bundlePolicy: 'max-bundle' });
   podium.pc = pc;
   const thisPc = pc;
+  session = new WhipSession(new URL(`whep/${encodeURIComponent(room)}`, root).href, token, options);
+  const thisSession = session;
   pc.addTransceiver('audio', { direction: 'recvonly' });
   // The offer needs an m=application section for the SFU's `slides` channel (docs/protocol.md).
   pc.createDataChannel('control');
@@ -223,14 +225,16 @@ async function connect(isRetry) {
       connectedOnce = true;
       refreshMessage();
     } else if (s === 'failed') {
-      scheduleReconnect();
+      // A direct path that failed is retried through TURN before the session is given up.
+      thisSession.recover().then((recovering) => {
+        if (!recovering && pc === thisPc) scheduleReconnect();
+      });
     } else if (s === 'disconnected') {
       disconnectedTimer = setTimeout(() => {
         if (pc === thisPc) scheduleReconnect();
       }, 3000);
     }
   });
-  session = new WhipSession(new URL(`whep/${encodeURIComponent(room)}`, root).href, token, options);
   try {
     await session.connect(pc);
     if (pc !== thisPc) return;

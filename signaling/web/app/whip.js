@@ -101,10 +101,11 @@ export class WhipSession {
     this.token = token;
     this.policy = options.policy === 'relay' ? 'relay' : 'all';
     this.transport = options.transport;
-    this.fallbackMs = options.fallbackMs ?? 5000;
+    this.fallbackMs = options.fallbackMs ?? 3000;
     this.url = null;
     this.iceServers = [];
     this.relayTried = false;
+    this.restarting = false; // an ICE restart through TURN is under way
     this.fallbackTimer = null;
     this.closed = false;
   }
@@ -132,47 +133,71 @@ export class WhipSession {
     );
     const answer = await response.text();
     if (this.closed) return;
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     if (this.policy === 'relay') {
-      await this.useRelay();
-    } else {
-      this.fallbackTimer = setTimeout(() => {
-        const s = pc.iceConnectionState;
-        if (!this.closed && s !== 'connected' && s !== 'completed') {
-          this.useRelay().catch(() => {});
-        }
-      }, this.fallbackMs);
+      // Relay only: this offer could gather nothing (no ICE servers yet), and applying its
+      // answer would fail ICE at once. It is rolled back; the restart through TURN is the
+      // first ICE generation that runs.
+      await pc.setLocalDescription({ type: 'rollback' });
+      await this.restartThroughRelay(answer);
+      return;
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    this.fallbackTimer = setTimeout(() => {
+      const s = pc.iceConnectionState;
+      if (!this.closed && s !== 'connected' && s !== 'completed') this.recover();
+    }, this.fallbackMs);
+  }
+
+  // The direct path failed or is too slow: restart ICE through TURN, once. Resolves true when
+  // the restart is under way or done (the caller should wait rather than reconnect).
+  async recover() {
+    if (this.closed) return false;
+    if (this.restarting) return true;
+    if (this.relayTried || this.iceServers.length === 0) return false;
+    try {
+      await this.restartThroughRelay(null);
+      return true;
+    } catch {
+      return false;
     }
   }
 
-  // Applies the ICE servers from the Link headers and restarts ICE through them.
-  async useRelay() {
-    if (this.relayTried || this.closed) return false;
+  // Applies the ICE servers from the Link headers and restarts ICE through them (RFC 9725
+  // section 4.3.3). `answer` is the session's answer when no remote description is applied yet.
+  async restartThroughRelay(answer) {
     this.relayTried = true;
-    if (this.iceServers.length === 0) return false;
-    const pc = this.pc;
-    pc.setConfiguration({
-      ...pc.getConfiguration(),
-      iceServers: this.iceServers,
-      iceTransportPolicy: this.policy,
-    });
-    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-    const response = await fetch(this.url, {
-      method: 'PATCH',
-      headers: this.headers({
-        'Content-Type': 'application/trickle-ice-sdpfrag',
-        'If-Match': '*',
-      }),
-      body: iceFragment(pc.localDescription.sdp),
-    });
-    if (response.status !== 200) throw new HttpError(response.status, await response.text());
-    const fragment = await response.text();
-    if (this.closed) return false;
-    await pc.setRemoteDescription({
-      type: 'answer',
-      sdp: withIceCredentials(pc.remoteDescription.sdp, fragment),
-    });
-    return true;
+    this.restarting = true;
+    try {
+      const pc = this.pc;
+      pc.setConfiguration({
+        ...pc.getConfiguration(),
+        iceServers: this.iceServers,
+        iceTransportPolicy: this.policy,
+      });
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      const response = await fetch(this.url, {
+        method: 'PATCH',
+        headers: this.headers({
+          'Content-Type': 'application/trickle-ice-sdpfrag',
+          'If-Match': '*',
+        }),
+        body: iceFragment(pc.localDescription.sdp),
+      });
+      // 200 with the SFU's new credentials; 204 if the SFU saw no new credentials (then the
+      // answer's stand).
+      if (response.status !== 200 && response.status !== 204) {
+        throw new HttpError(response.status, await response.text());
+      }
+      const fragment = response.status === 200 ? await response.text() : '';
+      if (this.closed) return;
+      const base = answer ?? pc.remoteDescription.sdp;
+      await pc.setRemoteDescription({
+        type: 'answer',
+        sdp: fragment ? withIceCredentials(base, fragment) : base,
+      });
+    } finally {
+      this.restarting = false;
+    }
   }
 
   // Ends the session resource (DELETE); works while the page unloads (keepalive).
