@@ -135,9 +135,9 @@ export class WhipSession {
     if (this.closed) return;
     if (this.policy === 'relay') {
       // Relay only: this offer could gather nothing (no ICE servers yet), and applying its
-      // answer would fail ICE at once. It is rolled back; the restart through TURN is the
-      // first ICE generation that runs.
-      await pc.setLocalDescription({ type: 'rollback' });
+      // answer would fail ICE at once. A second offer, with new ICE credentials and the ICE
+      // servers, replaces it before any answer is applied (same sections, same mids), so the
+      // restart through TURN is the first ICE generation that runs.
       await this.restartThroughRelay(answer);
       return;
     }
