@@ -31,7 +31,8 @@
 //     data-kind "" after "reconnecting", and slide #2 on screen again (crop). ArrowRight on the
 //     presenter -> slide #3: the reconnected guest (crop) and the others show it.
 //  8. relay over TCP: a Chromium and a Firefox guest open the guest URL with
-//     ?policy=relay&transport=tcp: slide #3 (crops), audio packets, the selected pair; then
+//     ?policy=relay&transport=tcp: #play clicked if shown, slide #3 (crops), audio packets, the
+//     selected pair; then
 //     {"phase": "relay"} so the caller reads podium's /metrics, which answers "relay-done".
 //  9. everything is closed; {"phase": "closed", ...} with every measurement and, per page, the
 //     console errors and warnings and page errors seen.
@@ -62,7 +63,7 @@ const PHONE_VIEWPORT = { width: 390, height: 844 };
 // Records every change of the attributes the test cares about, from the moment it is installed.
 function installObservers() {
   if (window.__webTest) return true;
-  const h = { message: [], speaking: [], slide: [], play: [] };
+  const h = { message: [], speaking: [], slide: [], play: [], pc: [] };
   const rec = (list, v) => {
     const last = list[list.length - 1];
     if (!last || last.v !== v) list.push({ t: Date.now(), v });
@@ -82,6 +83,8 @@ function installObservers() {
         play.getClientRects().length > 0;
       rec(h.play, shown ? 'shown' : 'hidden');
     }
+    const pc = window.podium?.pc;
+    if (pc) rec(h.pc, `${window.podium.sessionUrl?.split('/').pop() ?? '-'} ${pc.connectionState}`);
   };
   new MutationObserver(snap).observe(document.documentElement, {
     subtree: true, childList: true, attributes: true,
@@ -592,6 +595,9 @@ async function run(opts, result) {
     pages.push(R1, R2);
     const relay = steps.relay = { url: relayUrl };
     await Promise.all([goto(R1, relayUrl), goto(R2, relayUrl)]);
+    // Their audio on (the Chromium one asks for a click), and no prompt over the picture.
+    const [rp1, rp2] = await Promise.all([playPrompt(R1, 8000, true), playPrompt(R2, 3000, true)]);
+    relay.play = { chromium: rp1, firefox: rp2 };
     relay.slide3 = await guestsShow([R1, R2], 2, 'relay-slide3', 30000);
     relay.audio = {};
     for (const g of [R1, R2]) {
@@ -627,7 +633,10 @@ async function main() {
                    screenshots: {}, cleanupErrors: [] };
   await run(opts, result);
   result.elapsedMs = Date.now() - result.t0;
-  emit({ phase: 'closed', ...result });
+  // Large (a few hundred KiB): wait until the pipe took all of it before process.exit().
+  await new Promise((resolve) => {
+    process.stdout.write(`${JSON.stringify({ phase: 'closed', ...result })}\n`, resolve);
+  });
   clearTimeout(guard);
 }
 

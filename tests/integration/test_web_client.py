@@ -424,6 +424,7 @@ class WebClientTest(unittest.TestCase):
         self.assertEqual(out["interfaces"], ["lo"], "the namespace must be loopback-only")
 
         with self.subTest("the browsers ran every step"):
+            self.assertTrue(closed.get("steps"), "no final result from the node script" + context)
             self.assertIsNone(closed.get("error"), "in the browsers:" + context)
             self.assertEqual(out["node_exit"], 0, context)
             self.assertFalse(out["node_timeout"], context)
@@ -724,7 +725,12 @@ class WebClientTest(unittest.TestCase):
              (((rec.get("view") or {}).get("podium")) or {}).get("sessionUrl"),
              ["%s@%+.1fs" % (k, t / 1000.0) for k, t in kinds],
              (((cut.get("after") or {}).get("pair") or {}).get("local") or {}).get("port")))
+        pcs = [(m["v"], m["t"] - cut.get("t0", 0)) for m in
+               ((cut.get("history") or {}).get("pc") or []) if m["t"] >= cut.get("t0", 0) - 1000]
+        p("cut: the guest's session and peer connection state: %s"
+          % ["%s@%+.1fs" % (k, t / 1000.0) for k, t in pcs])
         relay = steps.get("relay") or {}
+        p("relay guests' #play: %s" % json.dumps(relay.get("play")))
         for label, a in (relay.get("audio") or {}).items():
             p("relay %s: packetsReceived %s -> %s; local %s"
               % (label, a.get("before"), a.get("after"), (a.get("pair") or {}).get("local")))
