@@ -1,7 +1,10 @@
 #include "podium/relay/relay_server.hpp"
 
+#include <prometheus/gauge.h>
+
 #include <boost/asio/ssl/context.hpp>
 
+#include "net/tls_certificate.hpp"
 #include "podium/monitoring/logging.hpp"
 #include "turn/shared_state.hpp"
 #include "turn/worker.hpp"
@@ -11,9 +14,21 @@ namespace podium::relay {
 namespace asio = boost::asio;
 
 struct RelayServer::Impl {
-  Impl(const config::RelayConfig& config, monitoring::Metrics& metrics) : shared(config, metrics) {}
+  Impl(const config::RelayConfig& config, monitoring::Metrics& metrics)
+      : shared(config, metrics),
+        certificate_expiry(prometheus::BuildGauge()
+                               .Name("podium_relay_tls_certificate_expiry_timestamp_seconds")
+                               .Help("When the certificate of the tls:// listeners expires (its "
+                                     "notAfter, Unix time); present when relay.tls is set.")
+                               .Register(metrics.registry())) {}
+
+  void publish_certificate(const TlsCertificate& certificate) {
+    certificate_expiry.Add({}).Set(static_cast<double>(certificate.not_after()));
+  }
 
   SharedState shared;
+  prometheus::Family<prometheus::Gauge>& certificate_expiry;
+  std::unique_ptr<TlsCertificateSlot> certificate;
   std::unique_ptr<asio::ssl::context> tls;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<config::ListenUrl> bound;
@@ -29,14 +44,29 @@ RelayServer::~RelayServer() {
 
 namespace {
 
-std::unique_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& tls) {
+// The certificate comes from `slot` at each handshake, so a reload can replace it.
+std::unique_ptr<asio::ssl::context> make_tls_context(TlsCertificateSlot& slot) {
   auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-  context->use_certificate_chain_file(tls.cert);
-  context->use_private_key_file(tls.key, asio::ssl::context::pem);
+  slot.install(context->native_handle());
   return context;
+}
+
+// What differs between two relay configs and cannot change without a restart.
+std::vector<std::string> restart_only_changes(const config::RelayConfig& a,
+                                              const config::RelayConfig& b) {
+  std::vector<std::string> changed;
+  if (a.listen != b.listen) changed.push_back("relay.listen");
+  if (a.realm != b.realm) changed.push_back("relay.realm");
+  if (a.relay_ip != b.relay_ip) changed.push_back("relay.relay_ip");
+  if (a.external_ip != b.external_ip) changed.push_back("relay.external_ip");
+  if (a.relay_ports != b.relay_ports) changed.push_back("relay.relay_ports");
+  if (a.workers != b.workers) changed.push_back("relay.workers");
+  if (a.nonce_lifetime != b.nonce_lifetime) changed.push_back("relay.nonce_lifetime");
+  if (a.tls.has_value() != b.tls.has_value()) changed.push_back("relay.tls (added or removed)");
+  return changed;
 }
 
 }  // namespace
@@ -46,7 +76,12 @@ void RelayServer::start() {
   const auto& config = impl.shared.config;
   unsigned count =
       config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
-  if (config.tls) impl.tls = make_tls_context(*config.tls);
+  if (config.tls) {
+    auto certificate = TlsCertificate::load(*config.tls);  // throws with the file at fault
+    impl.publish_certificate(*certificate);
+    impl.certificate = std::make_unique<TlsCertificateSlot>(std::move(certificate));
+    impl.tls = make_tls_context(*impl.certificate);
+  }
   for (unsigned i = 0; i < count; ++i) {
     impl.workers.push_back(std::make_unique<Worker>(i, impl.shared));
   }
@@ -88,6 +123,31 @@ void RelayServer::stop() {
 
 std::vector<config::ListenUrl> RelayServer::listeners() const {
   return impl_->bound;
+}
+
+std::vector<std::string> RelayServer::reload(const config::RelayConfig& next) {
+  auto& impl = *impl_;
+  // Everything that can fail comes first, so a refused reload changes nothing.
+  std::shared_ptr<const TlsCertificate> certificate;
+  if (next.tls && impl.certificate) certificate = TlsCertificate::load(*next.tls);
+  auto policy = std::make_shared<const RelayPolicy>(next);
+
+  const auto restart_only = restart_only_changes(impl.shared.config, next);
+  impl.shared.set_policy(std::move(policy));
+  impl.shared.quota.set_limits(next.max_allocations, next.user_quota);
+  if (certificate) {
+    impl.publish_certificate(*certificate);
+    impl.certificate->replace(std::move(certificate));
+  }
+  return restart_only;
+}
+
+void RelayServer::drain() {
+  impl_->shared.draining = true;
+}
+
+std::size_t RelayServer::active_allocations() const {
+  return impl_->shared.quota.total();
 }
 
 }  // namespace podium::relay

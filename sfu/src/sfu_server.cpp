@@ -46,6 +46,9 @@ struct SfuServer::Impl final : SessionService {
   }
 
   Result<SessionAnswer, SessionError> create_session(const SessionOffer& offer) override {
+    if (draining) {
+      return fail(SessionError{SessionErrorCode::unavailable, "the SFU is draining"});
+    }
     return on_worker<SessionAnswer>([this, offer] { return worker->create_session(offer); });
   }
   Result<SessionUpdate, SessionError> update_session(const std::string& room, const std::string& id,
@@ -65,7 +68,8 @@ struct SfuServer::Impl final : SessionService {
   std::optional<dtls::DtlsContext> dtls;
   std::unique_ptr<MediaWorker> worker;
   std::uint16_t port = 0;
-  std::atomic<bool> stopped{false};  // read by signaling's thread
+  std::atomic<bool> stopped{false};   // read by signaling's thread
+  std::atomic<bool> draining{false};  // no new sessions (set by `podium serve` on a drain)
 };
 
 SfuServer::SfuServer(const config::SfuConfig& config, monitoring::Metrics& metrics)
@@ -101,6 +105,16 @@ void SfuServer::stop() {
   if (!impl_ || !impl_->worker || impl_->stopped) return;
   impl_->stopped = true;
   impl_->worker->stop();
+}
+
+void SfuServer::drain() {
+  impl_->draining = true;
+}
+
+std::size_t SfuServer::active_sessions() {
+  auto count = impl_->on_worker<std::size_t>(
+      [this]() -> Result<std::size_t, SessionError> { return impl_->worker->session_count(); });
+  return count ? *count : 0;
 }
 
 std::uint16_t SfuServer::udp_port() const {

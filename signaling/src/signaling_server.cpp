@@ -186,6 +186,11 @@ struct SignalingServer::Impl {
         }
       }
     }
+    if (draining) {
+      response.set(bhttp::field::retry_after, "5");
+      return json_error(response, http::Status::service_unavailable,
+                        "this server is draining; try another one");
+    }
     const auto now = std::chrono::system_clock::now();
     expire_rooms(now);
     if (rooms.size() >= kMaxRooms) {
@@ -564,6 +569,7 @@ struct SignalingServer::Impl {
 
   config::SignalingConfig config;
   SignalingDeps deps;
+  bool draining = false;
   prometheus::Counter& rooms_created;
   prometheus::Gauge& rooms_active;
   prometheus::Family<prometheus::Counter>& auth_failures;
@@ -588,6 +594,27 @@ void SignalingServer::stop() {
 }
 boost::asio::ip::tcp::endpoint SignalingServer::local_endpoint() const {
   return impl_->server.local_endpoint();
+}
+
+std::vector<std::string> SignalingServer::reload(const config::SignalingConfig& next) {
+  auto& running = impl_->config;
+  std::vector<std::string> restart_only;
+  if (next.listen != running.listen) restart_only.push_back("signaling.listen");
+  if (next.max_sdp_bytes.bytes != running.max_sdp_bytes.bytes) {
+    restart_only.push_back("signaling.max_sdp_bytes");
+  }
+  const std::string generated = running.token_secret;
+  const auto listen = running.listen;
+  const auto max_sdp = running.max_sdp_bytes;
+  running = next;
+  running.listen = listen;
+  running.max_sdp_bytes = max_sdp;
+  if (running.token_secret.empty()) running.token_secret = generated;  // open rooms only
+  return restart_only;
+}
+
+void SignalingServer::drain() {
+  impl_->draining = true;
 }
 
 }  // namespace podium::signaling

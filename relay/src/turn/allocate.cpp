@@ -61,6 +61,12 @@ void Worker::handle_allocate(const Inbound& in) {
     return;
   }
 
+  // A draining relay (SIGTERM, POST /admin/drain) keeps its allocations but takes no new ones:
+  // 508 Insufficient Capacity (RFC 8656 section 7.2 step 8) sends the client elsewhere.
+  if (shared_.draining.load(std::memory_order_relaxed)) {
+    return reply_error(in, 508, &auth->key);
+  }
+
   // Step 3: REQUESTED-TRANSPORT must be present (400) and UDP (442).
   auto transport_attr = message.find(stun::AttributeType::kRequestedTransport);
   if (!transport_attr) return reply_error(in, 400, &auth->key);
@@ -153,7 +159,7 @@ void Worker::handle_allocate(const Inbound& in) {
                  sizeof(pmtu));
   }
   const auto local = allocation->relay_socket.local_endpoint(ec);
-  const auto lifetime = granted_lifetime(shared_.config, message);
+  const auto lifetime = granted_lifetime(policy_->config, message);
 
   allocation->id = random_token(6);
   allocation->five_tuple = in.tuple;
@@ -165,7 +171,7 @@ void Worker::handle_allocate(const Inbound& in) {
   allocation->relayed_address = SocketAddress::from(shared_.advertised_ip, local.port());
   allocation->expires = now_ + lifetime;
   allocation->created = std::chrono::system_clock::now();
-  allocation->bandwidth = policy::TokenBucket::for_bandwidth(shared_.config.allocation_bandwidth);
+  allocation->bandwidth = policy::TokenBucket::for_bandwidth(policy_->config.allocation_bandwidth);
   allocation->permissions.reserve(4);
 
   // Step 9: the success response.
@@ -181,8 +187,8 @@ void Worker::handle_allocate(const Inbound& in) {
     std::memcpy(token.data(), &*new_reservation, 8);
     builder.add_raw(stun::AttributeType::kReservationToken, token);
   }
-  if (!shared_.config.software.empty()) {
-    builder.add_string(stun::AttributeType::kSoftware, shared_.config.software);
+  if (!policy_->config.software.empty()) {
+    builder.add_string(stun::AttributeType::kSoftware, policy_->config.software);
   }
   builder.add_message_integrity(auth->key);
   if (message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();
@@ -220,7 +226,7 @@ void Worker::handle_refresh(const Inbound& in, Allocation& allocation) {
     shared_.metrics.allocations_deleted().Increment();
     delete_allocation(allocation, "refreshed with lifetime 0");
   } else {
-    auto lifetime = granted_lifetime(shared_.config, message);
+    auto lifetime = granted_lifetime(policy_->config, message);
     allocation.expires = now_ + lifetime;
     granted = static_cast<std::uint32_t>(lifetime.count());
   }

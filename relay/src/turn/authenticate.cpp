@@ -77,7 +77,7 @@ std::optional<Worker::Authenticated> Worker::authenticate(const Inbound& in) {
   auto verifies = [&message](const auth::Key& key) {
     return static_cast<bool>(stun::verify_message_integrity(message, key));
   };
-  auto lookup = shared_.credentials->lookup(*username, *realm, wall_now, verifies);
+  auto lookup = policy_->credentials.lookup(*username, *realm, wall_now, verifies);
   if (!lookup) {
     switch (lookup.status) {
       case auth::LookupStatus::unknown_user:

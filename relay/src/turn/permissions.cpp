@@ -23,7 +23,7 @@ constexpr std::size_t kMaxChannels = 64;
 // unless relay.allow_peers says otherwise. Counted by reason.
 bool Worker::check_peer(const Inbound& in, const stun::Address& peer) {
   (void)in;
-  auto refusal = shared_.peer_policy.check(peer.ip, peer.port);
+  auto refusal = policy_->peer_policy.check(peer.ip, peer.port);
   if (refusal == policy::PeerRefusal::none) return true;
   ++counters_.peer_refusals[static_cast<std::size_t>(refusal)];
   return false;

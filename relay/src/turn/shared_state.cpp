@@ -61,17 +61,21 @@ boost::asio::ip::address default_relay_ip(const config::RelayConfig& relay) {
 
 }  // namespace
 
+RelayPolicy::RelayPolicy(const config::RelayConfig& relay)
+    : config(relay),
+      credentials(relay),
+      peer_policy(policy::PeerPolicy::options_from(relay)) {}
+
 SharedState::SharedState(const config::RelayConfig& relay, monitoring::Metrics& registry)
     : config(relay),
       realm(relay.realm),
-      peer_policy(policy::PeerPolicy::options_from(relay)),
       quota(relay.max_allocations, relay.user_quota),
       ports(relay.relay_ports),
       metrics(registry.registry()),
       relay_ip(default_relay_ip(relay)),
       advertised_ip(relay.external_ip ? *relay.external_ip : default_relay_ip(relay)) {
-  credentials = std::make_unique<auth::CredentialStore>(config);
   nonces = std::make_unique<auth::NonceIssuer>(relay.nonce_lifetime);
+  policy_ = std::make_shared<const RelayPolicy>(relay);
 }
 
 }  // namespace podium::relay

@@ -1,6 +1,8 @@
 // What every worker thread of the relay shares: configuration, credentials, nonces, peer policy,
-// allocation quotas, relay ports and metrics. The credential store, nonce issuer and peer policy
-// are immutable after construction, so workers read them without locks.
+// allocation quotas, relay ports and metrics. What a reload (SIGHUP) may change lives in an
+// immutable RelayPolicy that is replaced as a whole: each worker keeps its own reference and
+// takes the new one at its next request (Worker::refresh_policy), so the packet path takes no
+// locks.
 #pragma once
 
 #include <atomic>
@@ -53,20 +55,45 @@ class PortReservations {
   std::unordered_map<std::uint64_t, Entry> entries_;
 };
 
+// The reloadable part: users and REST secrets, the peer policy, and the per-allocation limits
+// and lifetimes read from `config` (allocation_bandwidth, default/max_lifetime, software,
+// unauthenticated_rate). Realm, listeners, relay addresses and ports need a restart.
+struct RelayPolicy {
+  explicit RelayPolicy(const config::RelayConfig& relay);
+  config::RelayConfig config;
+  auth::CredentialStore credentials;
+  policy::PeerPolicy peer_policy;
+};
+
 struct SharedState {
   SharedState(const config::RelayConfig& relay, monitoring::Metrics& metrics);
 
-  config::RelayConfig config;
+  config::RelayConfig config;  // as started; see policy() for what reloads change
   std::string realm;
-  std::unique_ptr<auth::CredentialStore> credentials;
   std::unique_ptr<auth::NonceIssuer> nonces;
-  policy::PeerPolicy peer_policy;
   policy::AllocationQuota quota;
   PortAllocator ports;
   PortReservations reservations;
   RelayMetrics metrics;
   boost::asio::ip::address relay_ip;       // relayed sockets bind here
   boost::asio::ip::address advertised_ip;  // XOR-RELAYED-ADDRESS carries this (external_ip)
+  std::atomic<bool> draining{false};       // new Allocates are refused (graceful drain)
+
+  std::shared_ptr<const RelayPolicy> policy() const {
+    std::lock_guard lock(policy_mutex_);
+    return policy_;
+  }
+  // Publishes a new policy; workers take it at their next request.
+  void set_policy(std::shared_ptr<const RelayPolicy> next) {
+    std::lock_guard lock(policy_mutex_);
+    policy_ = std::move(next);
+    policy_generation.fetch_add(1, std::memory_order_release);
+  }
+  std::atomic<std::uint64_t> policy_generation{1};
+
+ private:
+  mutable std::mutex policy_mutex_;
+  std::shared_ptr<const RelayPolicy> policy_;
 };
 
 }  // namespace podium::relay

@@ -38,6 +38,15 @@ Worker::Worker(unsigned index, SharedState& shared)
       recv_(std::make_unique<RecvBatch>()),
       send_(std::make_unique<SendBatch>()) {
   random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&transaction_salt_), 4));
+  refresh_policy();
+}
+
+void Worker::refresh_policy() {
+  const auto generation = shared_.policy_generation.load(std::memory_order_acquire);
+  if (generation == policy_generation_) return;
+  policy_ = shared_.policy();
+  policy_generation_ = generation;
+  unauthenticated_limiter_.set_rate(policy_->config.unauthenticated_rate);
 }
 
 Worker::~Worker() {
@@ -249,6 +258,7 @@ void Worker::handle_client_message(const FiveTuple& tuple, ClientLink link,
 }
 
 void Worker::handle_stun(const Inbound& in) {
+  refresh_policy();
   const auto method = in.message.method();
   const auto cls = in.message.cls();
   if (cls == stun::Class::kSuccessResponse || cls == stun::Class::kErrorResponse) return;

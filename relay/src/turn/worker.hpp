@@ -131,8 +131,13 @@ class Worker {
   void delete_allocation(Allocation& allocation, const char* why);
   void expire(SteadyTime now);
 
+  // Takes the SharedState's current RelayPolicy if a reload published a new one.
+  void refresh_policy();
+
   unsigned index_;
   SharedState& shared_;
+  std::shared_ptr<const RelayPolicy> policy_;  // this worker's reference (see refresh_policy)
+  std::uint64_t policy_generation_ = 0;
   boost::asio::io_context io_;
   std::thread thread_;
   boost::asio::steady_timer tick_;

@@ -54,6 +54,8 @@ class MediaWorker final : public DatagramSender {
                                                      const std::string& sdpfrag,
                                                      const std::string& if_match);
   Result<Ok, SessionError> close_session(const std::string& room, const std::string& session_id);
+  // Sessions that exist (any state); a drain waits for this to reach 0.
+  std::size_t session_count() const { return sessions_.size(); }
 
   // DatagramSender: queues into the send batch (flushed after each receive batch and tick).
   void send_datagram(const SocketAddress& destination,

@@ -99,11 +99,13 @@ class Podium:
         self.proc.send_signal(sig)
 
     def stop(self, sig=None, timeout=5, check=True):
-        """Sends `sig` (default SIGTERM) and waits; kills after `timeout` s.
-        Returns (exit code, seconds taken)."""
+        """Sends `sig` and waits; kills after `timeout` s. Returns (exit code, seconds taken).
+        The default is SIGINT, which stops podium at once; SIGTERM starts a graceful drain that
+        waits (up to metrics.drain_timeout) for allocations and sessions a test may have left
+        behind (test_reload_drain.py tests it)."""
         # (The default is resolved here: in the class body `signal` is the method above.)
         if sig is None:
-            sig = signal.SIGTERM
+            sig = signal.SIGINT
         start = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -3,6 +3,7 @@
 // SessionService that signaling calls.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -24,6 +25,11 @@ class SfuServer {
   void start();
   // Closes every session (close_notify to connected peers) and stops the thread.
   void stop();
+  // Graceful drain: new sessions are refused (503 through signaling); existing ones go on.
+  void drain();
+  // Sessions that exist now (0 when the SFU is not running). Control path: waits for the media
+  // thread.
+  std::size_t active_sessions();
 
   std::uint16_t udp_port() const;
   SessionService& sessions();

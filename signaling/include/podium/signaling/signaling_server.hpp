@@ -44,6 +44,14 @@ class SignalingServer {
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
+  // SIGHUP (call on the io_context's thread): API key, token secret, open_rooms, token_ttl,
+  // public_url and max_image_edge take effect for the next request; returns the keys that
+  // differ but need a restart (listen, max_sdp_bytes). With open rooms and no token_secret the
+  // secret generated at start is kept, so tokens already handed out stay valid.
+  std::vector<std::string> reload(const config::SignalingConfig& next);
+  // Graceful drain: POST /api/rooms answers 503; WHIP/WHEP refusals come from the SFU.
+  void drain();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
