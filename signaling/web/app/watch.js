@@ -28,6 +28,7 @@ let retryTimer = null;
 let attempt = 0;
 let leaving = false;
 let lastSpoke = 0;
+let connectionLost = false; // the peer connection is `disconnected` (it may come back)
 
 // ---- Messages -----------------------------------------------------------------------------
 
@@ -51,7 +52,7 @@ function refreshMessage() {
   const kind = $('message').dataset.kind;
   if (kind === 'no-room' || kind === 'denied') return;
   if (!connectedOnce) return setMessage('connecting');
-  if (retryTimer || !podium.sessionUrl) return setMessage('reconnecting');
+  if (retryTimer || !podium.sessionUrl || connectionLost) return setMessage('reconnecting');
   if (!podium.presenter && !podium.current) return setMessage('waiting');
   if (!podium.presenter) {
     return setMessage('waiting', 'The presenter is away. The last slide stays until they return.');
@@ -221,6 +222,7 @@ async function connect(isRetry) {
     if (pc !== thisPc) return;
     const s = thisPc.connectionState;
     clearTimeout(disconnectedTimer);
+    connectionLost = s === 'disconnected';
     if (s === 'connected') {
       connectedOnce = true;
       refreshMessage();
@@ -230,6 +232,7 @@ async function connect(isRetry) {
         if (!recovering && pc === thisPc) scheduleReconnect();
       });
     } else if (s === 'disconnected') {
+      refreshMessage(); // said at once; the new session comes after 3 s if it does not recover
       disconnectedTimer = setTimeout(() => {
         if (pc === thisPc) scheduleReconnect();
       }, 3000);
