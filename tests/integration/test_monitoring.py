@@ -56,10 +56,7 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 LOAD = os.environ.get("PODIUM_LOAD", "podium-load")
 
 # Metrics alerts.yml uses that podium does not export yet (proposed in the rules' comments).
-PENDING = {
-    "podium_relay_tls_certificate_expiry_timestamp_seconds":
-        "notAfter of relay.tls.cert; PodiumTlsCertificateExpiringSoon/ExpiryImminent",
-}
+PENDING = {}
 
 JOB = "podium"
 SECRET = "monitoring-rest-secret"
