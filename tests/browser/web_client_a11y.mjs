@@ -49,6 +49,7 @@ async function main() {
     (n) => document.querySelectorAll('#thumbs li[data-state="stored"]').length === n,
     opts.images.length, { timeout: 30000 });
   const link = await presenter.inputValue('#guest-link');
+  result.guestLink = link;
 
   for (const [name, viewport] of [['guest', { width: 1280, height: 720 }],
     ['guest-phone', { width: 390, height: 844 }]]) {

@@ -2,7 +2,9 @@
 practices) find no violation on podium's own pages in Chromium, in the states people see them:
 the landing page, the presenter page with slides stored and two guests, at desktop and phone
 size, the guest page showing a slide at desktop and phone size, and the guest page of a room whose
-presenter has not started. (integration.web_client covers the "Click to hear the presenter"
+presenter has not started. The browser reaches podium as http://localhost:PORT while podium
+listens on (and announces) 127.0.0.1, so the whole flow also shows that the pages build every URL
+from the host name they were reached by. (integration.web_client covers the "Click to hear the presenter"
 prompt by keyboard and click.) axe checks, among others, colour contrast, labels and names of every
 control, landmarks, headings, language and focusable elements (docs/web-client.md).
 
@@ -56,7 +58,10 @@ def inner():
             image.save(path, "JPEG", quality=85)
             images.append(path)
         with Podium(CONFIG, expect=("relay", "sfu", "signaling")) as p:
-            options = dict(signaling=p.url("signaling").rstrip("/"), images=images,
+            # Reached as "localhost", not as the 127.0.0.1 podium listens on and prints: every
+            # URL the pages build (API, WHIP/WHEP, the guest link) must follow the page's host.
+            signaling = p.url("signaling").rstrip("/").replace("127.0.0.1", "localhost")
+            options = dict(signaling=signaling, images=images,
                            chromium=sb.CHROMIUM, timeoutMs=90000)
             r = subprocess.run([sb.NODE, SCRIPT, json.dumps(options)], cwd=sb.BROWSER_DIR,
                                capture_output=True, text=True, timeout=110)
@@ -102,6 +107,7 @@ class WebClientA11yTest(unittest.TestCase):
                 self.assertGreater(page["passes"], 10, context)
                 self.assertEqual(page["violations"], [], json.dumps(page, indent=1))
         self.assertEqual(b["console"], [], context)
+        self.assertRegex(b["guestLink"], r"^http://localhost:\d+/watch/[\w-]+#token=", context)
 
 
 if __name__ == "__main__":
