@@ -107,8 +107,9 @@ int serve(const std::optional<std::string>& config_path) {
   monitoring::Metrics metrics(kVersion);
   auto& reloads = prometheus::BuildCounter()
                       .Name("podium_config_reloads_total")
-                      .Help("Configuration reloads (SIGHUP), by result: ok, or refused (the new "
-                            "file did not validate or could not be applied; the old one runs).")
+                      .Help(
+                          "Configuration reloads (SIGHUP), by result: ok, or refused (the new "
+                          "file did not validate or could not be applied; the old one runs).")
                       .Register(metrics.registry());
   auto& reloads_ok = reloads.Add({{"result", "ok"}});
   auto& reloads_refused = reloads.Add({{"result", "refused"}});
@@ -238,9 +239,10 @@ int serve(const std::optional<std::string>& config_path) {
     if (sfu_server) sfu_server->drain();
     if (signaling_server) signaling_server->drain();
     auto [allocations, sessions] = active();
-    logger->info("draining ({}): {} allocations and {} sessions may run up to {}s; a second "
-                 "signal stops at once",
-                 why, allocations, sessions, timeout.count());
+    logger->info(
+        "draining ({}): {} allocations and {} sessions may run up to {}s; a second "
+        "signal stops at once",
+        why, allocations, sessions, timeout.count());
     watch_drain();
   };
 
@@ -267,7 +269,8 @@ int serve(const std::optional<std::string>& config_path) {
           std::tuple{"relay", config.relay.has_value(), next.relay.has_value()},
           std::tuple{"sfu", config.sfu.has_value(), next.sfu.has_value()},
           std::tuple{"signaling", config.signaling.has_value(), next.signaling.has_value()}}) {
-      if (before != after) restart_only.push_back(std::string(name) + " (section added or removed)");
+      if (before != after)
+        restart_only.push_back(std::string(name) + " (section added or removed)");
     }
     try {
       // The relay first: it is the part that can refuse (certificate files).
@@ -285,14 +288,20 @@ int serve(const std::optional<std::string>& config_path) {
       auto keys = signaling_server->reload(*next.signaling);
       restart_only.insert(restart_only.end(), keys.begin(), keys.end());
       config.signaling = next.signaling;
+      // A rotated REST secret (the new one first) is the one browsers get from now on.
+      if (relay_server && next.relay && !next.relay->auth_secrets.empty()) {
+        signaling_server->reload_ice_credentials(next.relay->auth_secrets.front(),
+                                                 next.relay->credential_ttl);
+      }
     }
     if (config.metrics && next.metrics) {
       if (next.metrics->listen != config.metrics->listen) restart_only.push_back("metrics.listen");
       config.metrics->admin_token = next.metrics->admin_token;
       config.metrics->drain_timeout = next.metrics->drain_timeout;
     }
-    if (config.sfu && next.sfu && !(next.sfu->listen_ip == config.sfu->listen_ip &&
-                                     next.sfu->udp_port == config.sfu->udp_port)) {
+    if (config.sfu && next.sfu &&
+        !(next.sfu->listen_ip == config.sfu->listen_ip &&
+          next.sfu->udp_port == config.sfu->udp_port)) {
       restart_only.push_back("sfu (the SFU reloads nothing yet)");
     }
     config.log = next.log;
@@ -306,40 +315,39 @@ int serve(const std::optional<std::string>& config_path) {
 
   // POST /admin/drain on the metrics listener, with metrics.admin_token as a bearer token.
   if (metrics_endpoint) {
-    metrics_endpoint->add_route(
-        "/admin/", [&](const http::Request& request, const http::RequestContext&,
-                       http::Response& response) {
-          namespace bhttp = boost::beast::http;
-          const std::string& token = config.metrics->admin_token;
-          if (token.empty()) {
-            return http::set_body(response, http::Status::not_found,
-                                  "the admin API is off (metrics.admin_token is empty)\n");
-          }
-          if (!constant_time_equal(bearer_token(request), token)) {
-            response.set(bhttp::field::www_authenticate, "Bearer");
-            return http::set_body(response, http::Status::unauthorized, "admin token required\n");
-          }
-          if (request.target() != "/admin/drain") {
-            return http::set_body(response, http::Status::not_found, "not found\n");
-          }
-          if (request.method() != bhttp::verb::post) {
-            response.set(bhttp::field::allow, "POST");
-            return http::set_body(response, http::Status::method_not_allowed,
-                                  "method not allowed\n");
-          }
-          start_drain("POST /admin/drain");
-          auto [allocations, sessions] = active();
-          const auto left = std::chrono::duration_cast<std::chrono::seconds>(
-              *drain_deadline - std::chrono::steady_clock::now());
-          http::set_body(response, http::Status::accepted,
-                         nlohmann::json{{"draining", true},
-                                        {"allocations", allocations},
-                                        {"sessions", sessions},
-                                        {"deadline_seconds", std::max<long>(0, left.count())}}
-                                 .dump() +
-                             "\n",
-                         "application/json");
-        });
+    metrics_endpoint->add_route("/admin/", [&](const http::Request& request,
+                                               const http::RequestContext&,
+                                               http::Response& response) {
+      namespace bhttp = boost::beast::http;
+      const std::string& token = config.metrics->admin_token;
+      if (token.empty()) {
+        return http::set_body(response, http::Status::not_found,
+                              "the admin API is off (metrics.admin_token is empty)\n");
+      }
+      if (!constant_time_equal(bearer_token(request), token)) {
+        response.set(bhttp::field::www_authenticate, "Bearer");
+        return http::set_body(response, http::Status::unauthorized, "admin token required\n");
+      }
+      if (request.target() != "/admin/drain") {
+        return http::set_body(response, http::Status::not_found, "not found\n");
+      }
+      if (request.method() != bhttp::verb::post) {
+        response.set(bhttp::field::allow, "POST");
+        return http::set_body(response, http::Status::method_not_allowed, "method not allowed\n");
+      }
+      start_drain("POST /admin/drain");
+      auto [allocations, sessions] = active();
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          *drain_deadline - std::chrono::steady_clock::now());
+      http::set_body(response, http::Status::accepted,
+                     nlohmann::json{{"draining", true},
+                                    {"allocations", allocations},
+                                    {"sessions", sessions},
+                                    {"deadline_seconds", std::max<long>(0, left.count())}}
+                             .dump() +
+                         "\n",
+                     "application/json");
+    });
   }
 
   if (metrics_endpoint) metrics_endpoint->set_ready(true);

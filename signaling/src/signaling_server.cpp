@@ -613,6 +613,13 @@ std::vector<std::string> SignalingServer::reload(const config::SignalingConfig& 
   return restart_only;
 }
 
+void SignalingServer::reload_ice_credentials(const std::string& secret, std::chrono::seconds ttl) {
+  auto& ice = impl_->deps.ice;
+  if (!ice || secret.empty() || ttl.count() < 0) return;
+  ice->secret = secret;
+  ice->ttl = ttl;
+}
+
 void SignalingServer::drain() {
   impl_->draining = true;
 }

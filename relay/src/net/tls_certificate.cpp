@@ -38,8 +38,8 @@ std::shared_ptr<const TlsCertificate> TlsCertificate::load(const config::TlsConf
     auto file = open_file(tls.cert, "relay.tls.cert");
     loaded->leaf_ = PEM_read_X509_AUX(file.get(), nullptr, nullptr, nullptr);
     if (!loaded->leaf_) {
-      throw std::runtime_error("relay.tls.cert " + tls.cert +
-                               ": no PEM certificate (" + openssl_error() + ")");
+      throw std::runtime_error("relay.tls.cert " + tls.cert + ": no PEM certificate (" +
+                               openssl_error() + ")");
     }
     loaded->chain_ = sk_X509_new_null();
     while (X509* extra = PEM_read_X509(file.get(), nullptr, nullptr, nullptr)) {
@@ -95,8 +95,8 @@ std::shared_ptr<const TlsCertificate> TlsCertificateSlot::current() const {
 int TlsCertificateSlot::on_handshake(SSL* ssl, void* slot) {
   auto certificate = static_cast<TlsCertificateSlot*>(slot)->current();
   if (!certificate) return 0;
-  return SSL_use_cert_and_key(ssl, certificate->leaf_, certificate->key_, certificate->chain_,
-                              1) == 1
+  return SSL_use_cert_and_key(ssl, certificate->leaf_, certificate->key_, certificate->chain_, 1) ==
+                 1
              ? 1
              : 0;
 }

@@ -30,7 +30,7 @@ class TlsCertificate {
   TlsCertificate() = default;
   friend class TlsCertificateSlot;
   X509* leaf_ = nullptr;
-  STACK_OF(X509)* chain_ = nullptr;
+  STACK_OF(X509) * chain_ = nullptr;
   EVP_PKEY* key_ = nullptr;
   std::time_t not_after_ = 0;
   std::string subject_;

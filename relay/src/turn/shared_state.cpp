@@ -62,9 +62,7 @@ boost::asio::ip::address default_relay_ip(const config::RelayConfig& relay) {
 }  // namespace
 
 RelayPolicy::RelayPolicy(const config::RelayConfig& relay)
-    : config(relay),
-      credentials(relay),
-      peer_policy(policy::PeerPolicy::options_from(relay)) {}
+    : config(relay), credentials(relay), peer_policy(policy::PeerPolicy::options_from(relay)) {}
 
 SharedState::SharedState(const config::RelayConfig& relay, monitoring::Metrics& registry)
     : config(relay),

@@ -49,6 +49,10 @@ class SignalingServer {
   // differ but need a restart (listen, max_sdp_bytes). With open rooms and no token_secret the
   // secret generated at start is kept, so tokens already handed out stay valid.
   std::vector<std::string> reload(const config::SignalingConfig& next);
+  // SIGHUP, with the relay's reloaded REST secret (the first of relay.auth_secrets) and
+  // credential_ttl: the ICE servers of later WHIP/WHEP answers carry credentials minted with
+  // them (the URIs stay). No effect when signaling hands out no ICE servers.
+  void reload_ice_credentials(const std::string& secret, std::chrono::seconds ttl);
   // Graceful drain: POST /api/rooms answers 503; WHIP/WHEP refusals come from the SFU.
   void drain();
 
