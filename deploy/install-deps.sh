@@ -20,6 +20,8 @@ tests=(
   iproute2 nftables curl procps util-linux
   prometheus
   zbar-tools python3-pil
+  # integration.deploy: systemd-analyze, yamllint, dpkg-shlibdeps (cpack -G DEB), strace
+  systemd yamllint dpkg-dev strace
 )
 
 wanted=("${build[@]}")
