@@ -244,20 +244,8 @@ class SfuSlidesBrowsersTest(unittest.TestCase):
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def run_inner(self):
-        start = time.monotonic()
-        try:
-            r = netns.run_in_loopback_netns([sb.PYTHON, os.path.abspath(__file__), "--inner"],
-                                            timeout=RUN_TIMEOUT, capture_output=True, text=True)
-        except subprocess.TimeoutExpired as e:
-            self.fail("the run did not finish within %d s\nstdout:\n%s\nstderr:\n%s"
-                      % (RUN_TIMEOUT, e.stdout, e.stderr))
-        lines = [l for l in r.stdout.splitlines() if l.startswith(RESULT_PREFIX)]
-        tails = (r.stdout[-5000:], r.stderr[-5000:])
-        self.assertEqual(r.returncode, 0, "inner run failed:\n%s\n%s" % tails)
-        self.assertTrue(lines, "no result from the inner run:\n%s\n%s" % tails)
-        out = json.loads(lines[-1][len(RESULT_PREFIX):])
-        out["outer_seconds"] = round(time.monotonic() - start, 2)
-        return out
+        return netns.run_inner(self, [sb.PYTHON, os.path.abspath(__file__), "--inner"],
+                               RUN_TIMEOUT, RESULT_PREFIX)
 
     def check_guest(self, what, status, source, context):
         size, sid = SLIDE["size"], SLIDE["id"]

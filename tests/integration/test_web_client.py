@@ -385,21 +385,8 @@ class WebClientTest(unittest.TestCase):
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def run_inner(self, artifacts):
-        start = time.monotonic()
-        try:
-            r = netns.run_in_loopback_netns(
-                [sb.PYTHON, os.path.abspath(__file__), "--inner", artifacts],
-                timeout=RUN_TIMEOUT, capture_output=True, text=True)
-        except subprocess.TimeoutExpired as e:
-            self.fail("the run did not finish within %d s\nstdout:\n%s\nstderr:\n%s"
-                      % (RUN_TIMEOUT, e.stdout, e.stderr))
-        lines = [l for l in r.stdout.splitlines() if l.startswith(RESULT_PREFIX)]
-        tails = (r.stdout[-5000:], r.stderr[-8000:])
-        self.assertEqual(r.returncode, 0, "inner run failed:\n%s\n%s" % tails)
-        self.assertTrue(lines, "no result from the inner run:\n%s\n%s" % tails)
-        out = json.loads(lines[-1][len(RESULT_PREFIX):])
-        out["outer_seconds"] = round(time.monotonic() - start, 2)
-        return out
+        return netns.run_inner(self, [sb.PYTHON, os.path.abspath(__file__), "--inner", artifacts],
+                               RUN_TIMEOUT, RESULT_PREFIX, tail=8000)
 
     def test_web_client(self):
         t0 = time.monotonic()

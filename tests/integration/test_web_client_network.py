@@ -174,15 +174,8 @@ class WebClientNetworkTest(unittest.TestCase):
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def test_pages_fall_back_to_turn_over_tcp_in_a_closed_room(self):
-        try:
-            r = netns.run_in_loopback_netns([sb.PYTHON, os.path.abspath(__file__), "--inner"],
-                                            timeout=RUN_TIMEOUT, capture_output=True, text=True)
-        except subprocess.TimeoutExpired as e:
-            self.fail("no result within %d s\nstdout:\n%s\nstderr:\n%s"
-                      % (RUN_TIMEOUT, e.stdout, e.stderr))
-        lines = [l for l in r.stdout.splitlines() if l.startswith(RESULT_PREFIX)]
-        self.assertTrue(lines, "no result:\n%s\n%s" % (r.stdout[-5000:], r.stderr[-5000:]))
-        out = json.loads(lines[-1][len(RESULT_PREFIX):])
+        out = netns.run_inner(self, [sb.PYTHON, os.path.abspath(__file__), "--inner"],
+                              RUN_TIMEOUT, RESULT_PREFIX)
         b = out.get("browser") or {}
         context = json.dumps({k: v for k, v in out.items() if k != "podium_stderr"}, indent=1)
         context = context[-20000:] + "\npodium stderr:\n" + out["podium_stderr"]

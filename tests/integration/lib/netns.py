@@ -54,3 +54,24 @@ def unavailable_reason():
     if r.returncode != 0:
         return "cannot create namespaces: %s" % (r.stderr.strip() or r.returncode)
     return None
+
+
+def run_inner(testcase, argv, timeout, prefix, tail=5000):
+    """Runs `argv` (a test file's own `--inner` mode) in the namespaces and returns the JSON of
+    the last stdout line starting with `prefix`, plus "outer_seconds". Fails `testcase` with the
+    output's tails when the run times out, exits non-zero or prints no result."""
+    import json
+    import time
+    start = time.monotonic()
+    try:
+        r = run_in_loopback_netns(argv, timeout=timeout, capture_output=True, text=True)
+    except subprocess.TimeoutExpired as e:
+        testcase.fail("the run did not finish within %d s\nstdout:\n%s\nstderr:\n%s"
+                      % (timeout, e.stdout, e.stderr))
+    lines = [l for l in r.stdout.splitlines() if l.startswith(prefix)]
+    tails = (r.stdout[-5000:], r.stderr[-tail:])
+    testcase.assertEqual(r.returncode, 0, "inner run failed:\n%s\n%s" % tails)
+    testcase.assertTrue(lines, "no result from the inner run:\n%s\n%s" % tails)
+    out = json.loads(lines[-1][len(prefix):])
+    out["outer_seconds"] = round(time.monotonic() - start, 2)
+    return out
