@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,8 +38,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from podium_harness import (Podium, _die_with_parent, free_port, http_get, metric,  # noqa: E402
-                            scrape, wait_for)
+from podium_harness import (PEER_HOST, EchoPeer, Podium, _die_with_parent,  # noqa: E402
+                            free_port, http_get, metric, scrape, wait_for)
 
 SOURCE = os.environ.get("PODIUM_SOURCE_DIR",
                         os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -61,7 +60,6 @@ PENDING = {}
 JOB = "podium"
 SECRET = "monitoring-rest-secret"
 API_KEY = "monitoring-api-key"
-PEER_HOST = "127.0.0.2"
 DEADLINE = 85  # seconds for the whole live class, under ctest's TIMEOUT
 
 
@@ -231,39 +229,6 @@ class Prometheus:
                 self.proc.wait()
         if not self._log.closed:
             self._log.close()
-
-
-class EchoPeer:
-    """turnutils_peer (a UDP echo server) on 127.0.0.2, checked to answer; stopped by PID."""
-
-    def __init__(self):
-        self.port = free_port(PEER_HOST)
-        self.proc = subprocess.Popen(["turnutils_peer", "-L", PEER_HOST, "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent)
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.settimeout(0.2)
-        try:
-            for _ in range(25):
-                probe.sendto(b"ready?", (PEER_HOST, self.port))
-                try:
-                    if probe.recv(100) == b"ready?":
-                        return
-                except socket.timeout:
-                    pass
-        finally:
-            probe.close()
-        self.stop()
-        raise RuntimeError("turnutils_peer on %s:%d does not echo" % (PEER_HOST, self.port))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def make_certificate(directory):

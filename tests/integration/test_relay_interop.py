@@ -22,12 +22,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from podium_harness import (Background, Podium, free_port, metric, scrape,  # noqa: E402
+from podium_harness import (PEER_HOST, EchoPeer, Podium, free_port, metric, scrape,  # noqa: E402
                             wait_for)
 
 REALM = "example.org"
 SECRET = "interop-rest-secret"
-PEER_HOST = "127.0.0.2"
 TOOL_TIMEOUT = 60  # seconds for one turnutils run
 
 
@@ -307,28 +306,6 @@ def uclient_totals(output):
     if not sent or not lost:
         raise AssertionError("no uclient report in:\n" + output[-3000:])
     return int(sent[-1][0]), int(sent[-1][1]), int(lost[-1][0])
-
-
-class EchoPeer(Background):
-    """turnutils_peer (a UDP echo server) on 127.0.0.2:PORT, checked to answer before use."""
-
-    def __init__(self):
-        self.port = free_port(PEER_HOST)
-        super().__init__(["turnutils_peer", "-L", PEER_HOST, "-p", str(self.port)])
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.settimeout(0.2)
-        try:
-            for _ in range(25):
-                probe.sendto(b"ready?", (PEER_HOST, self.port))
-                try:
-                    if probe.recv(100) == b"ready?":
-                        return
-                except socket.timeout:
-                    pass
-            self.stop()
-            raise RuntimeError("turnutils_peer on %s:%d does not echo" % (PEER_HOST, self.port))
-        finally:
-            probe.close()
 
 
 class MetricsMixin:

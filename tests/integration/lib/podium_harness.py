@@ -226,3 +226,30 @@ class Background:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+PEER_HOST = "127.0.0.2"
+
+
+class EchoPeer(Background):
+    """turnutils_peer (coturn's UDP echo server) on 127.0.0.2:PORT, checked to answer before
+    use; stopped by PID like any Background."""
+
+    def __init__(self):
+        import socket
+        self.port = free_port(PEER_HOST)
+        super().__init__(["turnutils_peer", "-L", PEER_HOST, "-p", str(self.port)])
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.settimeout(0.2)
+        try:
+            for _ in range(25):
+                probe.sendto(b"ready?", (PEER_HOST, self.port))
+                try:
+                    if probe.recv(100) == b"ready?":
+                        return
+                except socket.timeout:
+                    pass
+            self.stop()
+            raise RuntimeError("turnutils_peer on %s:%d does not echo" % (PEER_HOST, self.port))
+        finally:
+            probe.close()
