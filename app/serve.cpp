@@ -9,6 +9,7 @@
 #include <prometheus/gauge.h>
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <string_view>
 #include <tuple>
@@ -256,7 +257,7 @@ int serve(const std::optional<std::string>& config_path) {
     config::Config next;
     try {
       next = config::load_file(*config_path);
-    } catch (const config::ConfigError& e) {
+    } catch (const std::exception& e) {  // config::ConfigError: FILE:LINE:COL: key: what
       reloads_refused.Increment();
       logger->error("reload refused, the running config stays: {}", e.what());
       return;
@@ -279,7 +280,7 @@ int serve(const std::optional<std::string>& config_path) {
         restart_only.insert(restart_only.end(), keys.begin(), keys.end());
         config.relay = next.relay;
       }
-    } catch (const std::runtime_error& e) {
+    } catch (const std::exception& e) {  // certificate files; anything else a component refuses
       reloads_refused.Increment();
       logger->error("reload refused, the running config stays: {}", e.what());
       return;
