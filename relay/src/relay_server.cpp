@@ -2,6 +2,9 @@
 
 #include <prometheus/gauge.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "net/tls_certificate.hpp"
@@ -54,6 +57,31 @@ std::unique_ptr<asio::ssl::context> make_tls_context(TlsCertificateSlot& slot) {
   return context;
 }
 
+// The port a listener's SO_REUSEPORT group will bind, taken without SO_REUSEPORT first: that bind
+// fails if anything holds the port (so two relays never share one silently), and for port 0 it
+// gets a port nobody holds. (Autobinding port 0 on a socket that has SO_REUSEPORT set may hand
+// out a port that another process of the same user already holds with SO_REUSEPORT; the kernel
+// would then spread that port's traffic over both processes.) Throws std::system_error.
+config::Endpoint claim_port(const config::ListenUrl& listen) {
+  asio::io_context io;
+  const auto& address = listen.endpoint.address;
+  if (listen.transport == config::Transport::udp) {
+    asio::ip::udp::socket probe(io);
+    asio::ip::udp::endpoint ep(address, listen.endpoint.port);
+    probe.open(ep.protocol());
+    if (address.is_v6()) probe.set_option(asio::ip::v6_only(true));
+    probe.bind(ep);
+    return {address, probe.local_endpoint().port()};
+  }
+  asio::ip::tcp::acceptor probe(io);
+  asio::ip::tcp::endpoint ep(address, listen.endpoint.port);
+  probe.open(ep.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));  // TIME_WAIT from a previous run
+  if (address.is_v6()) probe.set_option(asio::ip::v6_only(true));
+  probe.bind(ep);
+  return {address, probe.local_endpoint().port()};
+}
+
 // What differs between two relay configs and cannot change without a restart.
 std::vector<std::string> restart_only_changes(const config::RelayConfig& a,
                                               const config::RelayConfig& b) {
@@ -89,7 +117,8 @@ void RelayServer::start() {
   // them by 5-tuple hash, so a client's packets always reach the same worker. Port 0 is
   // resolved by the first worker and reused by the others.
   for (const auto& listen : config.listen) {
-    config::Endpoint endpoint = listen.endpoint;
+    config::Endpoint endpoint =
+        listen.transport == config::Transport::dtls ? listen.endpoint : claim_port(listen);
     for (auto& worker : impl.workers) {
       switch (listen.transport) {
         case config::Transport::udp:
