@@ -19,6 +19,7 @@ tests=(
   chromium firefox-esr
   iproute2 nftables curl procps util-linux
   prometheus
+  python3-matplotlib python3-munkres  # render-dashboard.py; munkres keeps apt off scipy/boost1.74
   zbar-tools python3-pil
   # integration.deploy: systemd-analyze, yamllint, dpkg-shlibdeps (cpack -G DEB), strace
   systemd yamllint dpkg-dev strace
