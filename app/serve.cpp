@@ -300,9 +300,7 @@ int serve(const std::optional<std::string>& config_path) {
       config.metrics->admin_token = next.metrics->admin_token;
       config.metrics->drain_timeout = next.metrics->drain_timeout;
     }
-    if (config.sfu && next.sfu &&
-        !(next.sfu->listen_ip == config.sfu->listen_ip &&
-          next.sfu->udp_port == config.sfu->udp_port)) {
+    if (config.sfu && next.sfu && !(*next.sfu == *config.sfu)) {
       restart_only.push_back("sfu (the SFU reloads nothing yet)");
     }
     config.log = next.log;

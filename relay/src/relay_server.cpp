@@ -1,5 +1,7 @@
 #include "podium/relay/relay_server.hpp"
 
+#include <algorithm>
+
 #include <prometheus/gauge.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +25,23 @@ struct RelayServer::Impl {
                                .Name("podium_relay_tls_certificate_expiry_timestamp_seconds")
                                .Help("When the certificate of the tls:// listeners expires (its "
                                      "notAfter, Unix time); present when relay.tls is set.")
-                               .Register(metrics.registry())) {}
+                               .Register(metrics.registry())),
+        capacity(prometheus::BuildGauge()
+                     .Name("podium_relay_allocation_capacity")
+                     .Help("Allocations this relay can hold: relay.max_allocations, or the "
+                           "number of relay.relay_ports if that is smaller (one port each).")
+                     .Register(metrics.registry())
+                     .Add({})) {
+    publish_capacity(config);
+  }
+
+  void publish_capacity(const config::RelayConfig& config) {
+    const double ports =
+        static_cast<double>(config.relay_ports.last) - config.relay_ports.first + 1;
+    const double limit =
+        config.max_allocations ? static_cast<double>(config.max_allocations) : ports;
+    capacity.Set(std::min(ports, limit));
+  }
 
   void publish_certificate(const TlsCertificate& certificate) {
     certificate_expiry.Add({}).Set(static_cast<double>(certificate.not_after()));
@@ -31,6 +49,7 @@ struct RelayServer::Impl {
 
   SharedState shared;
   prometheus::Family<prometheus::Gauge>& certificate_expiry;
+  prometheus::Gauge& capacity;
   std::unique_ptr<TlsCertificateSlot> certificate;
   std::unique_ptr<asio::ssl::context> tls;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -164,6 +183,7 @@ std::vector<std::string> RelayServer::reload(const config::RelayConfig& next) {
   const auto restart_only = restart_only_changes(impl.shared.config, next);
   impl.shared.set_policy(std::move(policy));
   impl.shared.quota.set_limits(next.max_allocations, next.user_quota);
+  impl.publish_capacity(next);
   if (certificate) {
     impl.publish_certificate(*certificate);
     impl.certificate->replace(std::move(certificate));

@@ -246,7 +246,9 @@ async function connect(isRetry) {
     refreshMessage();
   } catch (e) {
     if (pc !== thisPc) return;
-    if (e instanceof HttpError && e.status === 404) return setMessage('no-room');
+    // A room that was there and is not now (closed rooms on a restarted server, before its
+    // presenter is back) is retried; one that never was is said so.
+    if (e instanceof HttpError && e.status === 404 && !connectedOnce) return setMessage('no-room');
     if (e instanceof HttpError && (e.status === 401 || e.status === 403)) {
       return setMessage('denied');
     }

@@ -30,6 +30,7 @@ struct MetricsConfig {
 struct TlsConfig {
   std::string cert;  // PEM certificate chain file
   std::string key;   // PEM private key file
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 struct RelayConfig {
@@ -70,6 +71,7 @@ struct SlidesConfig {
   ByteSize max_room_bytes{256u << 20};
   // One slide.
   ByteSize max_slide_bytes{50u << 20};
+  friend bool operator==(const SlidesConfig&, const SlidesConfig&) = default;
 };
 
 struct SfuConfig {
@@ -82,6 +84,7 @@ struct SfuConfig {
   // DTLS certificate (ECDSA P-256 recommended) and key; none: a fresh one is generated at start.
   std::optional<TlsConfig> certificate;
   SlidesConfig slides;
+  friend bool operator==(const SfuConfig&, const SfuConfig&) = default;
 };
 
 struct SignalingConfig {
