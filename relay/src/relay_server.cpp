@@ -173,14 +173,27 @@ std::vector<config::ListenUrl> RelayServer::listeners() const {
   return impl_->bound;
 }
 
-std::vector<std::string> RelayServer::reload(const config::RelayConfig& next) {
+std::vector<std::string> RelayServer::reload(const config::RelayConfig& requested) {
   auto& impl = *impl_;
+  const auto& running = impl.shared.config;
+  const auto restart_only = restart_only_changes(running, requested);
+  // What needs a restart keeps its running value everywhere, including in what the policy
+  // derives from it (the relay's own addresses and relayed ports in the peer policy).
+  config::RelayConfig next = requested;
+  next.listen = running.listen;
+  next.realm = running.realm;
+  next.relay_ip = running.relay_ip;
+  next.external_ip = running.external_ip;
+  next.relay_ports = running.relay_ports;
+  next.workers = running.workers;
+  next.nonce_lifetime = running.nonce_lifetime;
+  if (next.tls.has_value() != running.tls.has_value()) next.tls = running.tls;
+
   // Everything that can fail comes first, so a refused reload changes nothing.
   std::shared_ptr<const TlsCertificate> certificate;
   if (next.tls && impl.certificate) certificate = TlsCertificate::load(*next.tls);
   auto policy = std::make_shared<const RelayPolicy>(next);
 
-  const auto restart_only = restart_only_changes(impl.shared.config, next);
   impl.shared.set_policy(std::move(policy));
   impl.shared.quota.set_limits(next.max_allocations, next.user_quota);
   impl.publish_capacity(next);

@@ -600,19 +600,24 @@ class BadReloadTest(ReloadDrainBase):
                 self.assert_alive(podium)
 
         with self.subTest("restart-only keys are warned about and keep their values"):
-            # A valid file again, with a new realm and workers count: the reload is applied
-            # (alice's new password works) but the realm stays the running one.
+            # A valid file again, with a new realm, workers count and listen address: the reload
+            # is applied (alice's new password works) but those stay the running ones, also in
+            # what the peer policy derives from them (the relay's own address stays refused).
             good = config_text("46200-46299", changed, cert, key, sfu=False, signaling=False,
                                realm="other.example")
             good = good.replace("relay:\n", "relay:\n  workers: 1\n")
+            good = good.replace("udp://127.0.0.1:0, tcp://127.0.0.1:0",
+                                "udp://127.0.0.9:0, tcp://127.0.0.9:0")
             mark = self.reload(podium, good, result="ok")
             log = podium.stderr()[mark:]
-            for key_name in ("relay.realm", "relay.workers"):
+            for key_name in ("relay.listen", "relay.realm", "relay.workers"):
                 self.assertRegex(log, r"(?m)^\S+ warning podium: reload: %s changed but needs a "
                                       r"restart; the running value stays$" % re.escape(key_name))
             client, r = allocate(udp, "udp", "alice", "pw-changed")
             self.assertEqual(r.cls, SUCCESS, r)
             self.assertEqual(client.realm, REALM)  # the challenge's REALM: the running one
+            r = client.request(CREATE_PERMISSION, [peer_attr("127.0.0.1", 5000)])
+            self.assertEqual((r.cls, r.error_code), (ERROR, 403), r)  # relay_own_address
             client.request(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
             client.close()
             self.assertEqual(self.value(podium, "podium_config_reloads_total", result="ok"), 1)

@@ -30,7 +30,7 @@ class RelayServer {
   // std::runtime_error (e.g. an unreadable certificate) before changing anything. Returns the
   // keys that differ but need a restart (listeners, realm, addresses, ports, workers), which
   // keep their running values.
-  std::vector<std::string> reload(const config::RelayConfig& next);
+  std::vector<std::string> reload(const config::RelayConfig& requested);
   // Graceful drain: new Allocates are refused (508); existing allocations, their refreshes,
   // permissions and data go on.
   void drain();
