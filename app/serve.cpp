@@ -4,7 +4,6 @@
 #include <optional>
 #include <system_error>
 
-#include <openssl/crypto.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -14,7 +13,6 @@
 #include <string_view>
 #include <tuple>
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -72,21 +70,6 @@ void trust_sfu(config::Config& config, const config::Endpoint& media) {
   if (!config.sfu->listen_ip.is_unspecified() && config.sfu->listen_ip != media.address) {
     config.relay->trusted_peers.push_back({config.sfu->listen_ip, media.port});
   }
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-// Authorization: Bearer <token> (RFC 6750 section 2.1).
-std::string_view bearer_token(const http::Request& request) {
-  std::string_view header = request[boost::beast::http::field::authorization];
-  constexpr std::string_view scheme = "bearer ";
-  if (!boost::algorithm::istarts_with(header, scheme)) return {};
-  auto token = header.substr(scheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return token;
 }
 
 }  // namespace
@@ -323,7 +306,7 @@ int serve(const std::optional<std::string>& config_path) {
         return http::set_body(response, http::Status::not_found,
                               "the admin API is off (metrics.admin_token is empty)\n");
       }
-      if (!constant_time_equal(bearer_token(request), token)) {
+      if (!http::constant_time_equal(http::bearer_token(request), token)) {
         response.set(bhttp::field::www_authenticate, "Bearer");
         return http::set_body(response, http::Status::unauthorized, "admin token required\n");
       }

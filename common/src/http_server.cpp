@@ -1,8 +1,11 @@
 #include "podium/common/http_server.hpp"
 
+#include <openssl/crypto.h>
+
 #include <optional>
 #include <unordered_set>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -203,6 +206,20 @@ tcp::endpoint Server::local_endpoint() const {
 
 void Server::on_reject(RejectHook hook) {
   state_->reject_hook = std::move(hook);
+}
+
+std::string_view bearer_token(const Request& request) {
+  std::string_view header = request[boost::beast::http::field::authorization];
+  constexpr std::string_view scheme = "bearer ";
+  if (!boost::algorithm::istarts_with(header, scheme)) return {};
+  auto token = header.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace podium::http

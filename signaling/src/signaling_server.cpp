@@ -1,6 +1,5 @@
 #include "podium/signaling/signaling_server.hpp"
 
-#include <openssl/crypto.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -8,7 +7,6 @@
 #include <cstdio>
 #include <map>
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <nlohmann/json.hpp>
 
 #include "embedded_files.hpp"
@@ -52,21 +50,8 @@ void json_error(http::Response& response, http::Status status, std::string_view 
                  "application/json");
 }
 
-// Authorization: Bearer <token> (RFC 6750 section 2.1); the scheme is case-insensitive (RFC 9110
-// section 11.1).
-std::string_view bearer_token(const http::Request& request) {
-  std::string_view header = request[bhttp::field::authorization];
-  constexpr std::string_view scheme = "bearer ";
-  if (!boost::algorithm::istarts_with(header, scheme)) return {};
-  auto token = header.substr(scheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return token;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
+using http::bearer_token;
+using http::constant_time_equal;
 
 constexpr std::size_t kMaxRooms = 100000;
 

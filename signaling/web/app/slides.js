@@ -6,6 +6,16 @@ const HIGH_WATER = 1024 * 1024; // stop sending while this much waits in the cha
 const LOW_WATER = 256 * 1024;
 const DECK_WAIT_MS = 2000;
 
+// A text message as an object, or null (protocol v1 messages are JSON objects).
+function parseMessage(data) {
+  try {
+    const msg = JSON.parse(data);
+    return msg !== null && typeof msg === 'object' ? msg : null;
+  } catch {
+    return null;
+  }
+}
+
 // Presenter side. Uploads the queued slides one at a time, in order (a slide the presenter asks
 // to show goes next), and shows a slide once the SFU has stored it.
 // events: {progress(id, sentBytes), stored(id), delivered(id, guests, of), guests(n),
@@ -29,13 +39,8 @@ export class SlideUploader {
   }
 
   onMessage(data) {
-    if (typeof data !== 'string') return;
-    let msg;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      return;
-    }
+    const msg = typeof data === 'string' ? parseMessage(data) : null;
+    if (!msg) return;
     switch (msg.type) {
       case 'deck':
         // What the room already stores (a reconnecting presenter): not uploaded again.
@@ -177,12 +182,8 @@ export class SlideReceiver {
       if (slide.received >= slide.size) this.complete(slide);
       return;
     }
-    let msg;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      return;
-    }
+    const msg = parseMessage(data);
+    if (!msg) return;
     switch (msg.type) {
       case 'slide':
         this.incoming = { id: msg.id, size: msg.size, mime: msg.mime, parts: [], received: 0 };

@@ -64,4 +64,10 @@ class Server {
 void set_body(Response& response, Status status, std::string body,
               std::string_view content_type = "text/plain; charset=utf-8");
 
+// The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1; the scheme is
+// case-insensitive, RFC 9110 section 11.1), "" when there is none.
+std::string_view bearer_token(const Request& request);
+// Compares secrets in time independent of where they differ (CRYPTO_memcmp).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 }  // namespace podium::http
