@@ -569,8 +569,11 @@ class LivePrometheusTest(unittest.TestCase):
         p99 = value('instance:podium_sfu_forwarding_latency_seconds:quantile_rate5m'
                     '{quantile="0.99"}')
         self.assertTrue(0 < p99 < 0.1, p99)
-        self.assertGreater(value('sum(instance:podium_relay_auth_failures:rate5m'
-                                 '{reason="bad_integrity"})'), 0)
+        # The rule is evaluated every second, after the scrape that saw the failure: wait for
+        # the evaluation rather than race it.
+        rule = 'sum(instance:podium_relay_auth_failures:rate5m{reason="bad_integrity"})'
+        wait_for(lambda: (value(rule) or 0) > 0, timeout=10)
+        self.assertGreater(value(rule), 0)
 
     def test_nothing_fires_on_a_healthy_podium(self):
         alerts = self.prometheus.api("alerts")["alerts"]
