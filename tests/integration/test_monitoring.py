@@ -39,7 +39,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from podium_harness import (PEER_HOST, EchoPeer, Podium, _die_with_parent,  # noqa: E402
-                            free_port, http_get, metric, scrape, wait_for)
+                            free_port, http_get, make_certificate, metric, scrape,
+                            stop_process, wait_for)
 
 SOURCE = os.environ.get("PODIUM_SOURCE_DIR",
                         os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -220,25 +221,9 @@ class Prometheus:
             return f.read()
 
     def stop(self, timeout=10):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout)
         if not self._log.closed:
             self._log.close()
-
-
-def make_certificate(directory):
-    cert = os.path.join(directory, "cert.pem")
-    key = os.path.join(directory, "key.pem")
-    # 90 days: far from the certificate-expiry alerts' thresholds.
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "90", "-subj", "/CN=localhost",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=30)
-    return cert, key
 
 
 def podium_config(cert, key):
@@ -397,7 +382,8 @@ class LivePrometheusTest(unittest.TestCase):
         cls.started = time.monotonic()
         cls.tmp = tempfile.TemporaryDirectory(prefix="podium-monitoring-")
         cls.addClassCleanup(cls.tmp.cleanup)
-        cert, key = make_certificate(cls.tmp.name)
+        # 90 days: far from the certificate-expiry alerts' thresholds.
+        cert, key = make_certificate(cls.tmp.name, days=90)
         cls.podium = Podium(podium_config(cert, key),
                             expect=("relay", "sfu", "signaling", "metrics"))
         cls.addClassCleanup(cls.podium.__exit__, None, None, None)

@@ -22,7 +22,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from podium_harness import (PEER_HOST, EchoPeer, Podium, free_port, metric, scrape,  # noqa: E402
+from podium_harness import (PEER_HOST, EchoPeer, Podium, metric, scrape,  # noqa: E402
                             wait_for)
 
 REALM = "example.org"

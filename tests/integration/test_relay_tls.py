@@ -5,25 +5,15 @@ A self-signed P-256 certificate is generated with openssl into a temporary direc
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from podium_harness import run  # noqa: E402
+from podium_harness import make_certificate, run  # noqa: E402
 from test_relay_interop import (PEER_HOST, REALM, EchoPeer, MetricsMixin,  # noqa: E402
                                 start_podium, uclient, uclient_totals)
-
-
-def make_certificate(directory):
-    cert = os.path.join(directory, "cert.pem")
-    key = os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=30)
-    return cert, key
 
 
 def tls_config(cert, key):

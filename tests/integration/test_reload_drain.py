@@ -38,6 +38,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
+from podium_harness import make_certificate as harness_certificate  # noqa: E402
 from podium_harness import (Podium, _die_with_parent, free_port, http_get,  # noqa: E402
                             metric, scrape, wait_for)
 from test_relay_interop import (CHANNEL_BIND, CHANNEL_NUMBER, CREATE_PERMISSION,  # noqa: E402
@@ -97,12 +98,7 @@ relay:
 def make_certificate(directory, name, days):
     """A self-signed P-256 certificate valid for `days`; returns (cert, key, serial, notAfter
     as Unix time)."""
-    cert = os.path.join(directory, name + "-cert.pem")
-    key = os.path.join(directory, name + "-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", str(days), "-subj",
-                    "/CN=localhost", "-keyout", key, "-out", cert], check=True,
-                   capture_output=True, timeout=30)
+    cert, key = harness_certificate(directory, days=days, name=name)
     r = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-serial", "-enddate"],
                        check=True, capture_output=True, text=True, timeout=30)
     serial, not_after = parse_x509(r.stdout)

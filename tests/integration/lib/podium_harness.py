@@ -200,6 +200,31 @@ def free_port(host="127.0.0.1", kind="udp"):
         s.close()
 
 
+def stop_process(proc, timeout=3):
+    """SIGTERM, then SIGKILL after `timeout` s; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def make_certificate(directory, days=1, name=""):
+    """A self-signed P-256 certificate for CN=localhost valid for `days`, made by the openssl
+    CLI in `directory`; returns (cert path, key path)."""
+    prefix = name + "-" if name else ""
+    cert = os.path.join(directory, prefix + "cert.pem")
+    key = os.path.join(directory, prefix + "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", str(days), "-subj",
+                    "/CN=localhost", "-keyout", key, "-out", cert], check=True,
+                   capture_output=True, timeout=30)
+    return cert, key
+
+
 class Background:
     """A helper process (e.g. turnutils_peer) stopped by PID: SIGTERM, then SIGKILL."""
 
@@ -212,14 +237,7 @@ class Background:
         return self.proc.poll() is None
 
     def stop(self, timeout=3):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, timeout)
 
     def __enter__(self):
         return self
