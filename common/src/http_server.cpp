@@ -24,7 +24,43 @@ void set_body(Response& response, Status status, std::string body, std::string_v
 }
 
 namespace {
+
 class Connection;
+
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+void apply_limits(RequestParser& parser, const ServerOptions& options) {
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.max_body_bytes);
+}
+
+// What the server answers a request Beast's parser refused.
+RequestError request_error(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit) return {Status::payload_too_large, "request body too large"};
+  if (ec == bhttp::error::header_limit) {
+    return {Status::request_header_fields_too_large, "request headers too large"};
+  }
+  return {Status::bad_request, "malformed request"};
+}
+
+}  // namespace
+
+Result<Request, RequestError> parse_request(std::string_view bytes, const ServerOptions& options) {
+  RequestParser parser;
+  apply_limits(parser, options);
+  parser.eager(true);
+  beast::error_code ec;
+  asio::const_buffer rest(bytes.data(), bytes.size());
+  while (rest.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(rest, ec);
+    if (ec == bhttp::error::need_more) break;
+    if (ec) return fail(request_error(ec));
+    if (used == 0) break;
+    rest += used;
+  }
+  // The bytes ended before a whole request: a connection would wait until request_timeout.
+  if (!parser.is_done()) return fail(RequestError{Status::request_timeout, "request timeout"});
+  return parser.release();
 }
 
 struct Server::State : std::enable_shared_from_this<Server::State> {
@@ -66,8 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
-    parser_->body_limit(server_->options.max_body_bytes);
+    apply_limits(*parser_, server_->options);
     // The whole request must arrive within request_timeout; an idle keep-alive connection
     // waits at most idle_timeout for its next request's first byte.
     stream_.expires_after(first_request_ ? server_->options.request_timeout
@@ -85,17 +120,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       server_->reject(Status::request_timeout);
       return finish();
     }
-    if (ec == bhttp::error::body_limit) {
-      server_->reject(Status::payload_too_large);
-      return respond_error(Status::payload_too_large, "request body too large\n");
-    }
-    if (ec == bhttp::error::header_limit) {
-      server_->reject(Status::request_header_fields_too_large);
-      return respond_error(Status::request_header_fields_too_large, "request headers too large\n");
-    }
     if (ec) {
-      server_->reject(Status::bad_request);
-      return respond_error(Status::bad_request, "malformed request\n");
+      const RequestError error = request_error(ec);
+      server_->reject(error.status);
+      return respond_error(error.status, std::string(error.message) + "\n");
     }
     first_request_ = false;
     Request request = parser_->release();

@@ -46,6 +46,19 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   return parts;
 }
 
+// The expiry field: seconds since the epoch, within what system_clock can hold (a larger value
+// would overflow converting to its nanoseconds).
+std::optional<long long> parse_expiry(std::string_view field) {
+  long long expiry = 0;
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), expiry);
+  if (ec != std::errc() || end != field.data() + field.size()) return std::nullopt;
+  constexpr long long kLatest = std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::time_point::max().time_since_epoch())
+                                    .count();
+  if (expiry < 0 || expiry > kLatest) return std::nullopt;
+  return expiry;
+}
+
 }  // namespace
 
 std::string_view to_string(Role role) {
@@ -108,10 +121,9 @@ std::string_view to_string(TokenCheck check) {
 std::optional<std::chrono::system_clock::time_point> room_token_expiry(std::string_view token) {
   auto parts = split(token, '.');
   if (parts.size() != 5 || parts[0] != "v1") return std::nullopt;
-  long long expiry = 0;
-  auto [end, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), expiry);
-  if (ec != std::errc() || end != parts[3].data() + parts[3].size()) return std::nullopt;
-  return std::chrono::system_clock::time_point(std::chrono::seconds(expiry));
+  auto expiry = parse_expiry(parts[3]);
+  if (!expiry) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(*expiry));
 }
 
 TokenCheck verify_room_token(std::string_view secret, std::string_view token, std::string_view room,
@@ -123,9 +135,8 @@ TokenCheck verify_room_token(std::string_view secret, std::string_view token, st
   }
   Role token_role;
   if (!parse_role(parts[2], token_role)) return TokenCheck::malformed;
-  long long expiry = 0;
-  auto [end, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), expiry);
-  if (ec != std::errc() || end != parts[3].data() + parts[3].size()) return TokenCheck::malformed;
+  auto expiry = parse_expiry(parts[3]);
+  if (!expiry) return TokenCheck::malformed;
   // Check the signature first, so only authentic tokens are told apart by what is wrong.
   std::string_view payload = token.substr(0, token.size() - parts[4].size() - 1);
   std::string expected = mac(secret, payload);
@@ -139,7 +150,7 @@ TokenCheck verify_room_token(std::string_view secret, std::string_view token, st
   }
   auto now_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  if (expiry < now_seconds) return TokenCheck::expired;
+  if (*expiry < now_seconds) return TokenCheck::expired;
   return TokenCheck::ok;
 }
 

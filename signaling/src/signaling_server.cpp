@@ -106,10 +106,7 @@ struct SignalingServer::Impl {
                    .max_body_bytes = cfg.max_sdp_bytes.bytes,
                },
                [this](const http::Request& request, const http::RequestContext& context,
-                      http::Response& response) {
-                 handle(request, context, response);
-                 count(response.result_int());
-               }) {
+                      http::Response& response) { handle_counted(request, context, response); }) {
     server.on_reject([this](http::Status status) { count(static_cast<unsigned>(status)); });
     // Open rooms need no secret from the operator; tokens are still minted (and checked when a
     // client sends one), with a secret that lives as long as the process.
@@ -446,6 +443,12 @@ struct SignalingServer::Impl {
     requests.Add({{"code", classes[index]}}).Increment();
   }
 
+  void handle_counted(const http::Request& request, const http::RequestContext& context,
+                      http::Response& response) {
+    handle(request, context, response);
+    count(response.result_int());
+  }
+
   void handle(const http::Request& request, const http::RequestContext&, http::Response& response) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -573,6 +576,10 @@ SignalingServer::SignalingServer(boost::asio::io_context& io, const config::Sign
 SignalingServer::~SignalingServer() = default;
 void SignalingServer::start() {
   impl_->server.start();
+}
+void SignalingServer::handle(const http::Request& request, const http::RequestContext& context,
+                             http::Response& response) {
+  impl_->handle_counted(request, context, response);
 }
 void SignalingServer::stop() {
   impl_->server.stop();

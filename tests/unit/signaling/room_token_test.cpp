@@ -40,6 +40,23 @@ TEST(RoomToken, RefusesWhatIsWrong) {
             TokenCheck::malformed);
 }
 
+// Found by http_signaling_fuzzer: an expiry past what system_clock holds (year 2262) overflowed
+// converting to nanoseconds. Such a field, or a negative one, is malformed, signed or not.
+TEST(RoomToken, ExpiryOutsideTheClocksRangeIsMalformed) {
+  for (const char* expiry : {"9999999999", "9223372036854775807", "-1"}) {
+    std::string token = std::string("v1.room-1.guest.") + expiry + ".x";
+    EXPECT_EQ(verify_room_token("secret", token, "room-1", Role::guest, kNow),
+              TokenCheck::malformed)
+        << expiry;
+    EXPECT_FALSE(room_token_expiry(token).has_value()) << expiry;
+  }
+  auto latest =
+      mint_room_token("secret", "room-1", Role::guest,
+                      std::chrono::system_clock::time_point(std::chrono::seconds(9'000'000'000)));
+  EXPECT_EQ(verify_room_token("secret", latest, "room-1", Role::guest, kNow), TokenCheck::ok);
+  EXPECT_TRUE(room_token_expiry(latest).has_value());
+}
+
 TEST(RoomToken, RoomNames) {
   EXPECT_TRUE(valid_room_name("Abc_09-x"));
   EXPECT_TRUE(valid_room_name(std::string(64, 'a')));

@@ -7,11 +7,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include "podium/common/result.hpp"
 
 namespace podium::http {
 
@@ -59,6 +62,17 @@ class Server {
  private:
   std::shared_ptr<State> state_;
 };
+
+// Why the server refused to read a request, and what it answers.
+struct RequestError {
+  Status status = Status::bad_request;  // 400 malformed, 413 body, 431 headers, 408 incomplete
+  std::string_view message;
+};
+
+// Parses `bytes` as a connection of a server with `options` parses what it receives (same
+// parser, same limits): the first request, or what the server would answer instead (408 when
+// the bytes end before a whole request). The fuzzer and tests reach the parser through it.
+Result<Request, RequestError> parse_request(std::string_view bytes, const ServerOptions& options);
 
 // Helper for handlers: set a plain-text or JSON body with its content type.
 void set_body(Response& response, Status status, std::string body,

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "podium/common/http_server.hpp"
 #include "podium/config/config.hpp"
 #include "podium/monitoring/metrics.hpp"
 #include "podium/sfu/session_service.hpp"
@@ -43,6 +44,11 @@ class SignalingServer {
   void start();  // throws on bind failure
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  // What the listener does with one parsed request from `remote`, metrics included (call on the
+  // io_context's thread). The HTTP fuzzer drives the server through it.
+  void handle(const http::Request& request, const http::RequestContext& context,
+              http::Response& response);
 
   // SIGHUP (call on the io_context's thread): API key, token secret, open_rooms, token_ttl,
   // public_url and max_image_edge take effect for the next request; returns the keys that
