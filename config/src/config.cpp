@@ -582,14 +582,26 @@ class Loader {
     }
     std::optional<Value> relay_ip_at;
     if (const Value* relay_ip = section.get("relay_ip")) {
-      relay.relay_ip = read_ip(*relay_ip);
-      relay_ip_at = *relay_ip;
+      if (relay_ip->node.IsSequence()) {
+        read_relay_ips(*relay_ip, relay);
+        relay_ip_at = list(*relay_ip, "IP addresses").front();
+      } else {
+        relay.relay_ip = read_ip(*relay_ip);
+        relay_ip_at = *relay_ip;
+      }
     }
     if (const Value* external_ip = section.get("external_ip")) {
       relay.external_ip = read_ip(*external_ip);
       if (relay.external_ip->is_unspecified()) {
         fail(*external_ip, "must be the concrete address clients reach the relay at, not " +
                                relay.external_ip->to_string());
+      }
+      if (!relay.extra_relay_ips.empty()) {
+        fail(*external_ip,
+             "cannot be combined with several relay.relay_ip addresses: it would replace every "
+             "one of them in XOR-RELAYED-ADDRESS, so allocations on the same port of different "
+             "addresses would be advertised as the same address. List addresses clients reach "
+             "directly, or run one relay per external address");
       }
     }
     if (!relay.external_ip) {
@@ -677,6 +689,34 @@ class Loader {
         fail(*software, "must be shorter than 128 characters");
     }
     return relay;
+  }
+
+  // relay.relay_ip as a list: several relay addresses, each with the whole relay_ports range.
+  // IPv4 and IPv6 may be mixed (an Allocate gets one of the family it requests, RFC 6156).
+  void read_relay_ips(const Value& value, RelayConfig& relay) const {
+    std::vector<Value> items = list(value, "IP addresses");
+    if (items.empty()) {
+      fail(value,
+           "expected at least one IP address (remove the key to use the first listener's "
+           "address)");
+    }
+    std::vector<IpAddress> addresses;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      IpAddress address = read_ip(items[i]);
+      if (address.is_unspecified() && items.size() > 1) {
+        fail(items[i], address.to_string() +
+                           " cannot be one of several relay addresses: list the concrete "
+                           "addresses relayed sockets bind to");
+      }
+      auto seen = std::find(addresses.begin(), addresses.end(), address);
+      if (seen != addresses.end()) {
+        fail(items[i], address.to_string() + " is listed twice (also " +
+                           items[static_cast<std::size_t>(seen - addresses.begin())].path + ")");
+      }
+      addresses.push_back(address);
+    }
+    relay.relay_ip = addresses.front();
+    relay.extra_relay_ips.assign(addresses.begin() + 1, addresses.end());
   }
 
   void read_users(const Value& value, std::map<std::string, std::string>& users) {
@@ -875,6 +915,14 @@ ConfigError::ConfigError(std::string file, int line, int column, std::string key
       column_(column),
       key_path_(std::move(key_path)),
       message_(std::move(message)) {}
+
+std::vector<IpAddress> relay_addresses(const RelayConfig& relay) {
+  std::vector<IpAddress> addresses;
+  if (!relay.relay_ip) return addresses;
+  addresses.push_back(*relay.relay_ip);
+  addresses.insert(addresses.end(), relay.extra_relay_ips.begin(), relay.extra_relay_ips.end());
+  return addresses;
+}
 
 Config load_string(const std::string& yaml, const std::string& file_name, EnvLookup env) {
   return Loader(file_name, env, {}).load(yaml);

@@ -29,18 +29,15 @@ struct RelayServer::Impl {
         capacity(prometheus::BuildGauge()
                      .Name("podium_relay_allocation_capacity")
                      .Help("Allocations this relay can hold: relay.max_allocations, or the "
-                           "number of relay.relay_ports if that is smaller (one port each).")
+                           "number of relay addresses times relay.relay_ports if that is "
+                           "smaller (one address and port each).")
                      .Register(metrics.registry())
                      .Add({})) {
     publish_capacity(config);
   }
 
   void publish_capacity(const config::RelayConfig& config) {
-    const double ports =
-        static_cast<double>(config.relay_ports.last) - config.relay_ports.first + 1;
-    const double limit =
-        config.max_allocations ? static_cast<double>(config.max_allocations) : ports;
-    capacity.Set(std::min(ports, limit));
+    capacity.Set(static_cast<double>(allocation_capacity(config)));
   }
 
   void publish_certificate(const TlsCertificate& certificate) {
@@ -107,7 +104,9 @@ std::vector<std::string> restart_only_changes(const config::RelayConfig& a,
   std::vector<std::string> changed;
   if (a.listen != b.listen) changed.push_back("relay.listen");
   if (a.realm != b.realm) changed.push_back("relay.realm");
-  if (a.relay_ip != b.relay_ip) changed.push_back("relay.relay_ip");
+  if (a.relay_ip != b.relay_ip || a.extra_relay_ips != b.extra_relay_ips) {
+    changed.push_back("relay.relay_ip");
+  }
   if (a.external_ip != b.external_ip) changed.push_back("relay.external_ip");
   if (a.relay_ports != b.relay_ports) changed.push_back("relay.relay_ports");
   if (a.workers != b.workers) changed.push_back("relay.workers");
@@ -183,6 +182,7 @@ std::vector<std::string> RelayServer::reload(const config::RelayConfig& requeste
   next.listen = running.listen;
   next.realm = running.realm;
   next.relay_ip = running.relay_ip;
+  next.extra_relay_ips = running.extra_relay_ips;
   next.external_ip = running.external_ip;
   next.relay_ports = running.relay_ports;
   next.workers = running.workers;

@@ -1,5 +1,7 @@
 // RFC 8656 section 7: Allocate and Refresh.
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <optional>
@@ -97,12 +99,16 @@ void Worker::handle_allocate(const Inbound& in) {
     reserve_next = *reserve;
   }
 
-  // RFC 8656 section 7.2 step 7: REQUESTED-ADDRESS-FAMILY must match what this relay offers.
+  // RFC 8656 section 7.2 step 7 (RFC 6156): REQUESTED-ADDRESS-FAMILY picks the relay addresses
+  // of that family (440 if there are none); without it, IPv4 when the relay has an IPv4 address.
+  // A RESERVATION-TOKEN already fixes the family, so both together are a 400.
+  auto& pool = shared_.relay_addresses;
+  bool want_v6 = pool.default_v6();
   if (auto family_attr = message.find(stun::AttributeType::kRequestedAddressFamily)) {
     auto family = stun::decode_address_family(*family_attr);
-    if (!family) return reply_error(in, 400, &auth->key);
-    const bool want_v6 = *family == stun::AddressFamily::kIPv6;
-    if (want_v6 != shared_.relay_ip.is_v6()) return reply_error(in, 440, &auth->key);
+    if (!family || reservation_token) return reply_error(in, 400, &auth->key);
+    want_v6 = *family == stun::AddressFamily::kIPv6;
+    if (!pool.offers(want_v6)) return reply_error(in, 440, &auth->key);
   }
 
   // Step 8: quotas (486 per user, 508 when the relay is full).
@@ -116,31 +122,39 @@ void Worker::handle_allocate(const Inbound& in) {
 
   // Obtain a relayed transport address from relay.relay_ports.
   auto allocation = std::make_unique<Allocation>(io_);
-  const auto protocol =
-      shared_.relay_ip.is_v6() ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4();
+  auto protocol = want_v6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4();
   boost::system::error_code ec;
   bool bound = false;
   std::optional<std::uint64_t> new_reservation;
   if (reservation_token) {
     int fd = shared_.reservations.take(*reservation_token);
     if (fd >= 0) {
-      allocation->relay_socket.assign(protocol, fd, ec);
-      bound = !ec;
+      // The reserved socket's own family (the relay may have addresses of both).
+      sockaddr_storage name{};
+      socklen_t length = sizeof(name);
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&name), &length) == 0) {
+        if (name.ss_family == AF_INET6) protocol = boost::asio::ip::udp::v6();
+        allocation->relay_socket.assign(protocol, fd, ec);
+        bound = !ec;
+      } else {
+        ::close(fd);
+      }
     }
   } else {
-    const std::size_t attempts = std::min<std::size_t>(shared_.ports.size(), 256);
+    const std::size_t attempts = std::min<std::size_t>(pool.size(want_v6), 256);
     for (std::size_t i = 0; i < attempts && !bound; ++i) {
-      std::uint16_t port = shared_.ports.next();
+      const auto candidate = pool.next(want_v6);
+      const std::uint16_t port = candidate.port();
       if (even_port && ((port & 1) || port == 65535)) continue;
       if (allocation->relay_socket.is_open()) allocation->relay_socket.close(ec);
       allocation->relay_socket.open(protocol, ec);
       if (ec) break;
-      allocation->relay_socket.bind({shared_.relay_ip, port}, ec);
+      allocation->relay_socket.bind(candidate, ec);
       if (ec) continue;
       if (reserve_next) {
         boost::asio::ip::udp::socket next(io_);
         next.open(protocol, ec);
-        if (!ec) next.bind({shared_.relay_ip, static_cast<std::uint16_t>(port + 1)}, ec);
+        if (!ec) next.bind({candidate.address(), static_cast<std::uint16_t>(port + 1)}, ec);
         if (ec) continue;
         new_reservation = shared_.reservations.put(next.release(), now_);
       }
@@ -168,7 +182,9 @@ void Worker::handle_allocate(const Inbound& in) {
   allocation->quota_user.assign(auth->quota_user);
   allocation->key = auth->key;
   allocation->allocate_transaction = message.transaction_id();
-  allocation->relayed_address = SocketAddress::from(shared_.advertised_ip, local.port());
+  // XOR-RELAYED-ADDRESS: the address the socket is bound to, or external_ip (behind a NAT).
+  const auto advertised = shared_.external_ip ? *shared_.external_ip : local.address();
+  allocation->relayed_address = SocketAddress::from(advertised, local.port());
   allocation->expires = now_ + lifetime;
   allocation->created = std::chrono::system_clock::now();
   allocation->bandwidth = policy::TokenBucket::for_bandwidth(policy_->config.allocation_bandwidth);
@@ -178,7 +194,7 @@ void Worker::handle_allocate(const Inbound& in) {
   stun::MessageBuilder builder(scratch_);
   builder.start(stun::Method::kAllocate, stun::Class::kSuccessResponse, message.transaction_id());
   builder.add_xor_address(stun::AttributeType::kXorRelayedAddress,
-                          stun::Address{shared_.advertised_ip, local.port()});
+                          stun::Address{advertised, local.port()});
   builder.add_u32(stun::AttributeType::kLifetime, static_cast<std::uint32_t>(lifetime.count()));
   builder.add_xor_address(stun::AttributeType::kXorMappedAddress,
                           stun::Address{in.tuple.client.ip(), in.tuple.client.port()});

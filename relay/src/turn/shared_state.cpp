@@ -2,19 +2,32 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "podium/common/random.hpp"
 
 namespace podium::relay {
 
-PortAllocator::PortAllocator(config::PortRange range) : range_(range) {
-  std::uint32_t start = 0;
-  random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&start), sizeof(start)));
-  cursor_ = start;
+RelayAddressPool::RelayAddressPool(const std::vector<boost::asio::ip::address>& addresses,
+                                   config::PortRange range)
+    : range_(range) {
+  for (const auto& address : addresses) {
+    (address.is_v6() ? v6_ : v4_).addresses.push_back(address);
+  }
+  for (Family* f : {&v4_, &v6_}) {
+    std::uint32_t start = 0;
+    random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&start), sizeof(start)));
+    f->cursor = start;
+  }
 }
 
-std::uint16_t PortAllocator::next() {
-  auto n = cursor_.fetch_add(1, std::memory_order_relaxed);
-  return static_cast<std::uint16_t>(range_.first + n % size());
+boost::asio::ip::udp::endpoint RelayAddressPool::next(bool v6) {
+  Family& f = v6 ? v6_ : v4_;
+  // Candidate n is address n % A, port n / A: every pair once per cycle of A x ports.
+  const std::uint64_t count = f.addresses.size();
+  const std::uint64_t n = f.cursor.fetch_add(1, std::memory_order_relaxed) % (count * ports());
+  const auto port = static_cast<std::uint16_t>(range_.first + n / count);
+  return {f.addresses[static_cast<std::size_t>(n % count)], port};
 }
 
 PortReservations::~PortReservations() {
@@ -50,7 +63,6 @@ void PortReservations::expire(std::chrono::steady_clock::time_point now) {
 namespace {
 
 boost::asio::ip::address default_relay_ip(const config::RelayConfig& relay) {
-  if (relay.relay_ip) return *relay.relay_ip;
   // The first listener's address, if specific; else IPv4 loopback... a wildcard listener
   // without relay_ip would advertise 0.0.0.0, which config validation should have refused.
   for (const auto& listen : relay.listen) {
@@ -61,17 +73,42 @@ boost::asio::ip::address default_relay_ip(const config::RelayConfig& relay) {
 
 }  // namespace
 
+std::vector<boost::asio::ip::address> relay_bind_addresses(const config::RelayConfig& relay) {
+  auto addresses = config::relay_addresses(relay);
+  if (addresses.empty()) addresses.push_back(default_relay_ip(relay));
+  return addresses;
+}
+
+std::size_t allocation_capacity(const config::RelayConfig& relay) {
+  const std::size_t pairs =
+      relay_bind_addresses(relay).size() *
+      (static_cast<std::size_t>(relay.relay_ports.last) - relay.relay_ports.first + 1);
+  if (relay.max_allocations == 0) return pairs;
+  return std::min<std::size_t>(pairs, relay.max_allocations);
+}
+
+namespace {
+
+policy::PeerPolicy::Options peer_options(const config::RelayConfig& relay) {
+  auto options = policy::PeerPolicy::options_from(relay);
+  // options_from knows relay_ip (the first relay address); the others of a list are as much
+  // the relay's own (other allocations on their relay ports allowed, anything else refused).
+  for (const auto& address : relay.extra_relay_ips) options.own_addresses.push_back(address);
+  return options;
+}
+
+}  // namespace
+
 RelayPolicy::RelayPolicy(const config::RelayConfig& relay)
-    : config(relay), credentials(relay), peer_policy(policy::PeerPolicy::options_from(relay)) {}
+    : config(relay), credentials(relay), peer_policy(peer_options(relay)) {}
 
 SharedState::SharedState(const config::RelayConfig& relay, monitoring::Metrics& registry)
     : config(relay),
       realm(relay.realm),
       quota(relay.max_allocations, relay.user_quota),
-      ports(relay.relay_ports),
+      relay_addresses(relay_bind_addresses(relay), relay.relay_ports),
       metrics(registry.registry()),
-      relay_ip(default_relay_ip(relay)),
-      advertised_ip(relay.external_ip ? *relay.external_ip : default_relay_ip(relay)) {
+      external_ip(relay.external_ip) {
   nonces = std::make_unique<auth::NonceIssuer>(relay.nonce_lifetime);
   policy_ = std::make_shared<const RelayPolicy>(relay);
 }

@@ -1,5 +1,5 @@
 // What every worker thread of the relay shares: configuration, credentials, nonces, peer policy,
-// allocation quotas, relay ports and metrics. What a reload (SIGHUP) may change lives in an
+// allocation quotas, relayed addresses and metrics. What a reload (SIGHUP) may change lives in an
 // immutable RelayPolicy that is replaced as a whole: each worker keeps its own reference and
 // takes the new one at its next request (Worker::refresh_policy), so the packet path takes no
 // locks.
@@ -9,8 +9,12 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
 
 #include "auth/credentials.hpp"
 #include "auth/nonce.hpp"
@@ -22,18 +26,42 @@
 
 namespace podium::relay {
 
-// Hands out relay ports from `relay.relay_ports`, round robin across workers.
-class PortAllocator {
+// Hands out relayed transport addresses: (address, port) pairs from the relay addresses
+// (relay.relay_ip, one or a list) and relay.relay_ports, round robin across workers. Consecutive
+// candidates alternate between the addresses of a family, so allocations spread over all of them.
+class RelayAddressPool {
  public:
-  explicit PortAllocator(config::PortRange range);
-  // The next candidate port; callers try to bind it and ask again on EADDRINUSE.
-  std::uint16_t next();
-  std::size_t size() const { return static_cast<std::size_t>(range_.last - range_.first) + 1; }
+  RelayAddressPool(const std::vector<boost::asio::ip::address>& addresses, config::PortRange range);
+  // Whether an address of that family is configured.
+  bool offers(bool v6) const { return !family(v6).addresses.empty(); }
+  // The family of an Allocate without REQUESTED-ADDRESS-FAMILY: IPv4 (RFC 8656 section 7.2)
+  // when one is configured, else IPv6 (a relay with IPv6 addresses only).
+  bool default_v6() const { return !offers(false); }
+  // The next candidate of that family (which must be offered); callers try to bind it and ask
+  // again on EADDRINUSE.
+  boost::asio::ip::udp::endpoint next(bool v6);
+  // Candidate pairs of that family (addresses x ports).
+  std::size_t size(bool v6) const { return family(v6).addresses.size() * ports(); }
+  std::size_t ports() const { return static_cast<std::size_t>(range_.last - range_.first) + 1; }
 
  private:
+  struct Family {
+    std::vector<boost::asio::ip::address> addresses;
+    std::atomic<std::uint64_t> cursor{0};
+  };
+  const Family& family(bool v6) const { return v6 ? v6_ : v4_; }
   config::PortRange range_;
-  std::atomic<std::uint32_t> cursor_;
+  Family v4_;
+  Family v6_;
 };
+
+// The addresses relayed sockets bind to: relay.relay_ip (all of a list), else the first
+// listener's concrete address.
+std::vector<boost::asio::ip::address> relay_bind_addresses(const config::RelayConfig& relay);
+
+// Allocations the relay can hold: one per (relay address, relay port) pair, capped by
+// relay.max_allocations when that is set. Published as podium_relay_allocation_capacity.
+std::size_t allocation_capacity(const config::RelayConfig& relay);
 
 // RFC 8656 section 7.2 (EVEN-PORT with R bit): relayed ports reserved for a later Allocate
 // that presents the RESERVATION-TOKEN. Shared by workers; used only on Allocate, so a mutex.
@@ -72,12 +100,13 @@ struct SharedState {
   std::string realm;
   std::unique_ptr<auth::NonceIssuer> nonces;
   policy::AllocationQuota quota;
-  PortAllocator ports;
+  RelayAddressPool relay_addresses;  // relayed sockets bind to these
   PortReservations reservations;
   RelayMetrics metrics;
-  boost::asio::ip::address relay_ip;       // relayed sockets bind here
-  boost::asio::ip::address advertised_ip;  // XOR-RELAYED-ADDRESS carries this (external_ip)
-  std::atomic<bool> draining{false};       // new Allocates are refused (graceful drain)
+  // XOR-RELAYED-ADDRESS carries this when set (relay.external_ip, single relay address only);
+  // else the address the relayed socket is bound to.
+  std::optional<boost::asio::ip::address> external_ip;
+  std::atomic<bool> draining{false};  // new Allocates are refused (graceful drain)
 
   std::shared_ptr<const RelayPolicy> policy() const {
     std::lock_guard lock(policy_mutex_);

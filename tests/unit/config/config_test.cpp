@@ -707,6 +707,60 @@ TEST(Relay, AdvertisedAddressMustBeConcrete) {
   EXPECT_EQ(config.relay->external_ip, make_address("203.0.113.1"));
 }
 
+// relay.relay_ip as a list: several relay addresses (one address has at most 64k ports).
+TEST(Relay, RelayIpListGivesSeveralAddresses) {
+  Config config = load(relay + "  relay_ip: [10.0.0.5, 10.0.0.6, '2001:db8::5']\n");
+  const RelayConfig& r = *config.relay;
+  EXPECT_EQ(r.relay_ip, make_address("10.0.0.5"));
+  EXPECT_EQ(r.extra_relay_ips,
+            (std::vector<IpAddress>{make_address("10.0.0.6"), make_address("2001:db8::5")}));
+  EXPECT_EQ(relay_addresses(r),
+            (std::vector<IpAddress>{make_address("10.0.0.5"), make_address("10.0.0.6"),
+                                    make_address("2001:db8::5")}));
+  Config block = load(relay + "  relay_ip:\n    - 127.0.0.1\n    - 127.0.0.2\n");
+  EXPECT_EQ(relay_addresses(*block.relay),
+            (std::vector<IpAddress>{make_address("127.0.0.1"), make_address("127.0.0.2")}));
+  // The scalar form and a one-address list are the same configuration.
+  Config scalar = load(relay + "  relay_ip: 10.0.0.5\n");
+  EXPECT_EQ(relay_addresses(*scalar.relay), std::vector<IpAddress>{make_address("10.0.0.5")});
+  EXPECT_TRUE(scalar.relay->extra_relay_ips.empty());
+  Config one = load(relay + "  relay_ip: [10.0.0.5]\n  external_ip: 203.0.113.1\n");
+  EXPECT_EQ(one.relay->relay_ip, make_address("10.0.0.5"));
+  EXPECT_TRUE(one.relay->extra_relay_ips.empty());
+  EXPECT_EQ(one.relay->external_ip, make_address("203.0.113.1"));
+  EXPECT_TRUE(relay_addresses(*load(relay).relay).empty());
+}
+
+TEST(Relay, RelayIpListErrors) {
+  EXPECT_EQ(error(relay + "  relay_ip: []\n"),
+            "test.yaml:4:13: relay.relay_ip: expected at least one IP address (remove the key to "
+            "use the first listener's address)");
+  EXPECT_EQ(error(relay + "  relay_ip: [10.0.0.5, 10.0.0]\n"),
+            "test.yaml:4:24: relay.relay_ip[1]: expected an IP address, got '10.0.0'");
+  EXPECT_EQ(error(relay + "  relay_ip:\n    - 10.0.0.5\n    - {a: b}\n"),
+            "test.yaml:6:7: relay.relay_ip[1]: expected an IP address, got a mapping");
+  EXPECT_EQ(error(relay + "  relay_ip: [10.0.0.5, 10.0.0.6, 10.0.0.5]\n"),
+            "test.yaml:4:34: relay.relay_ip[2]: 10.0.0.5 is listed twice (also "
+            "relay.relay_ip[0])");
+  EXPECT_EQ(error(relay + "  relay_ip: [10.0.0.5, 0.0.0.0]\n"),
+            "test.yaml:4:24: relay.relay_ip[1]: 0.0.0.0 cannot be one of several relay "
+            "addresses: list the concrete addresses relayed sockets bind to");
+  EXPECT_EQ(error(relay + "  relay_ip: [10.0.0.5, 10.0.0.6]\n  external_ip: 203.0.113.1\n"),
+            "test.yaml:5:16: relay.external_ip: cannot be combined with several relay.relay_ip "
+            "addresses: it would replace every one of them in XOR-RELAYED-ADDRESS, so "
+            "allocations on the same port of different addresses would be advertised as the "
+            "same address. List addresses clients reach directly, or run one relay per external "
+            "address");
+  // A one-address list follows the single-address rules, pointing at the element.
+  EXPECT_EQ(error("relay:\n  listen: [udp://0.0.0.0:3478]\n  auth_secrets: [x]\n"
+                  "  relay_ip: [0.0.0.0]\n"),
+            "test.yaml:4:14: relay.relay_ip[0]: 0.0.0.0 cannot be advertised to clients: set "
+            "relay.external_ip too");
+  // The scalar form's messages are unchanged.
+  EXPECT_EQ(error(relay + "  relay_ip: {a: b}\n"),
+            "test.yaml:4:13: relay.relay_ip: expected an IP address, got a mapping");
+}
+
 // ---- other cross-field rules -------------------------------------------------------------------
 
 TEST(Sfu, WildcardListenNeedsAnnouncedIp) {

@@ -36,8 +36,14 @@ struct TlsConfig {
 struct RelayConfig {
   std::vector<ListenUrl> listen;  // udp://, tcp://, tls:// (dtls:// reserved)
   std::string realm = "podium";
-  std::optional<IpAddress> relay_ip;     // address relayed sockets bind to (default: listen host)
-  std::optional<IpAddress> external_ip;  // address advertised in XOR-RELAYED-ADDRESS (behind NAT)
+  // Addresses relayed sockets bind to (default: the listen host). `relay_ip` is the only one, or
+  // the first when relay.relay_ip is a YAML list; `extra_relay_ips` holds the rest of the list
+  // (one address has at most 64k ports, so more allocations need more addresses). Use
+  // relay_addresses() for all of them.
+  std::optional<IpAddress> relay_ip;
+  std::vector<IpAddress> extra_relay_ips;
+  std::optional<IpAddress> external_ip;  // address advertised in XOR-RELAYED-ADDRESS (behind NAT);
+                                         // only with a single relay address
   PortRange relay_ports{49152, 65535};
   std::map<std::string, std::string> users;  // static long-term credentials user: password
   std::vector<std::string> auth_secrets;     // TURN REST API secrets; first mints, all verify
@@ -61,6 +67,9 @@ struct RelayConfig {
   unsigned unauthenticated_rate = 20;          // unauthenticated requests/s per source address
   std::string software = "podium";             // SOFTWARE attribute ("" to omit)
 };
+
+// The configured relay addresses: relay_ip followed by extra_relay_ips; empty without relay_ip.
+std::vector<IpAddress> relay_addresses(const RelayConfig& relay);
 
 // The slides data channel (docs/protocol.md).
 struct SlidesConfig {
