@@ -26,6 +26,11 @@ def _die_with_parent():
 LISTEN_RE = re.compile(r"^podium: (\w+) listening on (\S+)$")
 
 
+# What the sanitizer runtimes print when they find something.
+SANITIZER_MARKERS = ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                     "ERROR: LeakSanitizer", "runtime error: ")
+
+
 class Podium:
     """A running `podium serve`. Use as a context manager or call stop()."""
 
@@ -118,15 +123,36 @@ class Podium:
                     raise AssertionError("podium did not exit within %ss after %s" % (timeout, sig))
         took = time.monotonic() - start
         self._stderr.close()
+        if check:
+            self.assert_no_sanitizer_report()
         return self.proc.returncode, took
+
+    def sanitizer_report(self):
+        """The first sanitizer report (ASan, UBSan, TSan, LSan) in podium's stderr, or None: in a
+        sanitizer build a report is a failure wherever the test looked."""
+        text = self.stderr()
+        for marker in SANITIZER_MARKERS:
+            at = text.find(marker)
+            if at >= 0:
+                return text[max(0, at - 200):at + 4000]
+        return None
+
+    def assert_no_sanitizer_report(self):
+        report = self.sanitizer_report()
+        if report is not None:
+            raise AssertionError("podium's stderr has a sanitizer report:\n" + report)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         if self.proc.poll() is None:
             self.stop(check=False)
-        self.dir.cleanup()
+        try:
+            if exc_type is None:
+                self.assert_no_sanitizer_report()
+        finally:
+            self.dir.cleanup()
 
 
 def http_get(url, timeout=5, headers=None):
@@ -271,3 +297,16 @@ class EchoPeer(Background):
             raise RuntimeError("turnutils_peer on %s:%d does not echo" % (PEER_HOST, self.port))
         finally:
             probe.close()
+
+
+def sanitizer_runtime(binary=BINARY):
+    """The sanitizer runtime `binary` links (libasan, libubsan, libtsan: a sanitizer build), or
+    None (also when ldd cannot tell)."""
+    import shutil
+    try:
+        out = subprocess.run(["ldd", shutil.which(binary) or binary], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.findall(r"\b(lib(?:asan|ubsan|tsan)\.so[.\d]*)", out)
+    return found[0] if found else None
