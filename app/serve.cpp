@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "admin_api.hpp"
 #include "commands.hpp"
 #include "podium/common/http_server.hpp"
 #include "podium/common/random.hpp"
@@ -295,41 +296,23 @@ int serve(const std::optional<std::string>& config_path) {
     logger->info("configuration reloaded from {}", *config_path);
   };
 
-  // POST /admin/drain on the metrics listener, with metrics.admin_token as a bearer token.
+  // The admin API on the metrics listener (app/admin_api.hpp), with metrics.admin_token.
+  AdminApi admin{&config, relay_server ? &*relay_server : nullptr, [&] {
+                   start_drain("POST /admin/drain");
+                   auto [allocations, sessions] = active();
+                   const auto left = drain_deadline
+                                         ? std::chrono::duration_cast<std::chrono::seconds>(
+                                               *drain_deadline - std::chrono::steady_clock::now())
+                                         : std::chrono::seconds(0);
+                   return nlohmann::json{{"draining", true},
+                                         {"allocations", allocations},
+                                         {"sessions", sessions},
+                                         {"deadline_seconds", std::max<long>(0, left.count())}};
+                 }};
   if (metrics_endpoint) {
-    metrics_endpoint->add_route("/admin/", [&](const http::Request& request,
-                                               const http::RequestContext&,
-                                               http::Response& response) {
-      namespace bhttp = boost::beast::http;
-      const std::string& token = config.metrics->admin_token;
-      if (token.empty()) {
-        return http::set_body(response, http::Status::not_found,
-                              "the admin API is off (metrics.admin_token is empty)\n");
-      }
-      if (!http::constant_time_equal(http::bearer_token(request), token)) {
-        response.set(bhttp::field::www_authenticate, "Bearer");
-        return http::set_body(response, http::Status::unauthorized, "admin token required\n");
-      }
-      if (request.target() != "/admin/drain") {
-        return http::set_body(response, http::Status::not_found, "not found\n");
-      }
-      if (request.method() != bhttp::verb::post) {
-        response.set(bhttp::field::allow, "POST");
-        return http::set_body(response, http::Status::method_not_allowed, "method not allowed\n");
-      }
-      start_drain("POST /admin/drain");
-      auto [allocations, sessions] = active();
-      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
-          *drain_deadline - std::chrono::steady_clock::now());
-      http::set_body(response, http::Status::accepted,
-                     nlohmann::json{{"draining", true},
-                                    {"allocations", allocations},
-                                    {"sessions", sessions},
-                                    {"deadline_seconds", std::max<long>(0, left.count())}}
-                             .dump() +
-                         "\n",
-                     "application/json");
-    });
+    metrics_endpoint->add_route("/admin/",
+                                [&](const http::Request& request, const http::RequestContext&,
+                                    http::Response& response) { admin.handle(request, response); });
   }
 
   if (metrics_endpoint) metrics_endpoint->set_ready(true);

@@ -17,6 +17,12 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+std::string_view status_class(unsigned status) {
+  static constexpr std::string_view classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  const unsigned index = status / 100 - 1;
+  return classes[index > 4 ? 4 : index];
+}
+
 void set_body(Response& response, Status status, std::string body, std::string_view content_type) {
   response.result(status);
   response.set(bhttp::field::content_type, content_type);

@@ -7,13 +7,28 @@ namespace bhttp = boost::beast::http;
 MetricsEndpoint::MetricsEndpoint(boost::asio::io_context& io, const config::MetricsConfig& config,
                                  Metrics& metrics)
     : metrics_(metrics),
+      requests_(prometheus::BuildCounter()
+                    .Name("podium_metrics_http_requests_total")
+                    .Help("HTTP requests answered by the metrics listener (/metrics, health, "
+                          "admin API), by status class; refused ones (400, 408, 413, 431) too.")
+                    .Register(metrics.registry())),
       server_(io,
               http::ServerOptions{
                   .listen = {config.listen.address, config.listen.port},
                   .max_body_bytes = 64 * 1024,
               },
               [this](const http::Request& request, const http::RequestContext& context,
-                     http::Response& response) { handle(request, context, response); }) {}
+                     http::Response& response) {
+                handle(request, context, response);
+                count(response.result_int());
+              }) {
+  for (unsigned status : {200u, 400u, 500u}) count(status, 0);
+  server_.on_reject([this](http::Status status) { count(static_cast<unsigned>(status)); });
+}
+
+void MetricsEndpoint::count(unsigned status, double increment) {
+  requests_.Add({{"code", std::string(http::status_class(status))}}).Increment(increment);
+}
 
 void MetricsEndpoint::add_route(std::string prefix, http::Handler handler) {
   routes_.emplace_back(std::move(prefix), std::move(handler));

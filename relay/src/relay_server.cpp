@@ -1,12 +1,16 @@
 #include "podium/relay/relay_server.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
+#include <mutex>
 
 #include <prometheus/gauge.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "net/tls_certificate.hpp"
@@ -210,6 +214,53 @@ void RelayServer::drain() {
 
 std::size_t RelayServer::active_allocations() const {
   return impl_->shared.quota.total();
+}
+
+namespace {
+
+// Runs `work(worker, result)` on every worker's own thread, one worker after the other, and
+// returns the result. A worker that does not answer within 2 s (stopped, or stuck) is left out
+// rather than hang the admin request; its handler owns everything it touches, so running late
+// is harmless.
+template <typename T, typename Work>
+T on_every_worker(std::vector<std::unique_ptr<Worker>>& workers, Work work) {
+  struct Shared {
+    std::mutex mutex;
+    T result{};
+  };
+  auto shared = std::make_shared<Shared>();
+  for (auto& worker : workers) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto finished = done->get_future();
+    asio::post(worker->io(), [shared, done, work, target = worker.get()] {
+      std::lock_guard lock(shared->mutex);
+      work(*target, shared->result);
+      done->set_value();
+    });
+    (void)finished.wait_for(std::chrono::seconds(2));
+  }
+  std::lock_guard lock(shared->mutex);
+  return std::move(shared->result);
+}
+
+}  // namespace
+
+std::vector<AllocationInfo> RelayServer::list_allocations() {
+  if (!impl_->started) return {};
+  auto all = on_every_worker<std::vector<AllocationInfo>>(
+      impl_->workers,
+      [](Worker& worker, std::vector<AllocationInfo>& out) { worker.describe_allocations(out); });
+  std::sort(all.begin(), all.end(), [](const AllocationInfo& a, const AllocationInfo& b) {
+    return a.age_seconds > b.age_seconds;
+  });
+  return all;
+}
+
+std::size_t RelayServer::terminate_user(const std::string& user) {
+  if (!impl_->started || user.empty()) return 0;
+  return on_every_worker<std::size_t>(impl_->workers, [user](Worker& worker, std::size_t& ended) {
+    ended += worker.terminate_allocations(user);
+  });
 }
 
 }  // namespace podium::relay

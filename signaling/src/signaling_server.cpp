@@ -437,10 +437,7 @@ struct SignalingServer::Impl {
   }
 
   void count(unsigned status) {
-    static const char* classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-    unsigned index = status / 100 - 1;
-    if (index > 4) index = 4;
-    requests.Add({{"code", classes[index]}}).Increment();
+    requests.Add({{"code", std::string(http::status_class(status))}}).Increment();
   }
 
   void handle_counted(const http::Request& request, const http::RequestContext& context,

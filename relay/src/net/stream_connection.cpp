@@ -56,7 +56,7 @@ void StreamConnection::start() {
   if (tls_) {
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
-                            if (ec) return self->close();
+                            if (ec) return self->close(StreamClose::tls_handshake_failed);
                             self->read();
                           });
   } else {
@@ -65,13 +65,16 @@ void StreamConnection::start() {
 }
 
 void StreamConnection::arm_idle_timer() {
-  idle_timer_.expires_after(kIdleTimeout);
+  idle_timer_.expires_after(first_period_ ? kFirstFrameTimeout : kIdleTimeout);
+  first_period_ = false;
   idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_) return;
     // Idle and without an allocation: nothing keeps the connection (an allocation's lifetime
     // is enforced by the worker, so a client that only receives is not cut off here).
-    if (!self->active_ && !self->worker_.has_allocation(self->tuple_)) return self->close();
+    if (!self->active_ && !self->worker_.has_allocation(self->tuple_)) {
+      return self->close(StreamClose::idle_timeout);
+    }
     self->active_ = false;
     self->arm_idle_timer();
   });
@@ -86,16 +89,17 @@ void StreamConnection::read() {
 }
 
 void StreamConnection::on_read(const boost::system::error_code& ec, std::size_t n) {
-  if (ec || closed_) return close();
+  if (closed_) return;
+  if (ec) return close(StreamClose::peer_closed);
   filled_ += n;
   std::size_t offset = 0;
   // RFC 8656 section 12.5: split the stream into STUN messages and padded ChannelData frames.
   while (offset < filled_) {
     std::span<const std::uint8_t> buffered(read_buffer_.data() + offset, filled_ - offset);
     auto length = stun::next_frame_length(buffered);
-    if (!length) return close();  // cannot resynchronise a broken stream
+    if (!length) return close(StreamClose::framing_error);  // cannot resynchronise
     if (*length == 0 || *length > buffered.size()) {
-      if (*length > read_buffer_.size()) return close();
+      if (*length > read_buffer_.size()) return close(StreamClose::frame_too_large);
       break;
     }
     active_ = true;
@@ -133,12 +137,35 @@ void StreamConnection::write() {
               [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                 self->write_in_flight_ = false;
                 self->writing_.clear();
-                if (ec) return self->close();
+                if (ec) return self->close(StreamClose::write_error);
                 self->write();
               });
 }
 
-void StreamConnection::close() {
+const char* to_string(StreamClose reason) {
+  switch (reason) {
+    case StreamClose::peer_closed:
+      return "peer_closed";
+    case StreamClose::framing_error:
+      return "framing_error";
+    case StreamClose::frame_too_large:
+      return "frame_too_large";
+    case StreamClose::tls_handshake_failed:
+      return "tls_handshake_failed";
+    case StreamClose::idle_timeout:
+      return "idle_timeout";
+    case StreamClose::write_error:
+      return "write_error";
+    case StreamClose::terminated:
+      return "terminated";
+    case StreamClose::shutdown:
+    case StreamClose::count:
+      break;
+  }
+  return "shutdown";
+}
+
+void StreamConnection::close(StreamClose reason) {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ec;
@@ -148,7 +175,7 @@ void StreamConnection::close() {
   socket.close(ec);
   // Keep this object alive until the worker has dropped its reference and pending handlers ran.
   auto self = shared_from_this();
-  worker_.on_stream_closed(*this);
+  worker_.on_stream_closed(*this, reason);
 }
 
 }  // namespace podium::relay

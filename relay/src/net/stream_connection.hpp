@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/five_tuple.hpp"
+#include "net/stream_close.hpp"
 
 namespace podium::relay {
 
@@ -34,7 +35,8 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   // Queues head + payload + `padding` zero bytes; drops them if the write buffer is full.
   void send(std::span<const std::uint8_t> head, std::span<const std::uint8_t> payload,
             std::size_t padding);
-  void close();
+  // Ends the connection (and with it any allocation it carries); counted by `reason`.
+  void close(StreamClose reason);
   const FiveTuple& tuple() const { return tuple_; }
 
  private:
@@ -51,6 +53,10 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   static constexpr std::size_t kWriteBuffer = 256 * 1024;
   // A connection without an allocation that sends no complete frame for this long is closed.
   static constexpr std::chrono::seconds kIdleTimeout{60};
+  // The first frame (after the TLS handshake on tls://) must be complete this soon after the
+  // connection is accepted: a client that connects and stalls, or announces a large frame and
+  // trickles it, holds a descriptor and a read buffer for seconds, not minutes.
+  static constexpr std::chrono::seconds kFirstFrameTimeout{10};
 
   Worker& worker_;
   boost::asio::ip::tcp::socket plain_;
@@ -63,7 +69,8 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::vector<std::uint8_t> writing_;
   bool write_in_flight_ = false;
   bool closed_ = false;
-  bool active_ = false;  // saw a complete frame since the idle timer was last armed
+  bool active_ = false;       // saw a complete frame since the idle timer was last armed
+  bool first_period_ = true;  // the idle timer runs kFirstFrameTimeout, not kIdleTimeout
 };
 
 }  // namespace podium::relay

@@ -133,6 +133,24 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
            .Help("TURN allocations deleted by the client (Refresh with lifetime 0).")
            .Register(registry)
            .Add({});
+  allocations_terminated_ =
+      &prometheus::BuildCounter()
+           .Name("podium_relay_allocations_terminated_total")
+           .Help("TURN allocations ended by an operator (admin API: terminate a user).")
+           .Register(registry)
+           .Add({});
+  auto& closed = prometheus::BuildCounter()
+                     .Name("podium_relay_connections_closed_total")
+                     .Help(
+                         "TCP/TLS client connections the relay saw end, by client transport "
+                         "and reason.")
+                     .Register(registry);
+  for (std::size_t t = 0; t < connections_closed_.size(); ++t) {
+    for (std::size_t r = 0; r < connections_closed_[t].size(); ++r) {
+      connections_closed_[t][r] = &closed.Add(
+          {{"transport", kTransports[t]}, {"reason", to_string(static_cast<StreamClose>(r))}});
+    }
+  }
   permissions_active_ = &prometheus::BuildGauge()
                              .Name("podium_relay_permissions_active")
                              .Help("TURN permissions currently installed.")

@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 #include "net/five_tuple.hpp"
+#include "net/stream_close.hpp"
 
 namespace podium::relay {
 
@@ -79,6 +80,11 @@ class RelayMetrics {
   }
   prometheus::Counter& allocations_expired() { return *allocations_expired_; }
   prometheus::Counter& allocations_deleted() { return *allocations_deleted_; }
+  prometheus::Counter& allocations_terminated() { return *allocations_terminated_; }
+  prometheus::Counter& connection_closed(ClientTransport transport, StreamClose reason) {
+    return *connections_closed_[static_cast<std::size_t>(transport)]
+                               [static_cast<std::size_t>(reason)];
+  }
   prometheus::Gauge& permissions_active() { return *permissions_active_; }
   prometheus::Gauge& channels_active() { return *channels_active_; }
   prometheus::Counter& quota_refusal_user() { return *quota_user_; }
@@ -94,6 +100,9 @@ class RelayMetrics {
   std::array<prometheus::Counter*, 3> allocations_created_{};
   prometheus::Counter* allocations_expired_;
   prometheus::Counter* allocations_deleted_;
+  prometheus::Counter* allocations_terminated_ = nullptr;
+  std::array<std::array<prometheus::Counter*, static_cast<std::size_t>(StreamClose::count)>, 3>
+      connections_closed_{};
   prometheus::Gauge* permissions_active_;
   prometheus::Gauge* channels_active_;
   prometheus::Counter* quota_user_;

@@ -112,7 +112,7 @@ void Worker::stop() {
     for (auto& listener : stream_listeners_) listener->acceptor.close(ec);
     // Closing connections calls back on_stream_closed, which deletes their allocations.
     auto connections = connections_;
-    for (auto& [raw, connection] : connections) connection->close();
+    for (auto& [raw, connection] : connections) connection->close(StreamClose::shutdown);
     while (!allocations_.empty()) delete_allocation(*allocations_.begin()->second, "shutdown");
     shared_.metrics.flush(counters_);
     io_.stop();
@@ -212,7 +212,8 @@ void Worker::on_stream_frame(StreamConnection& connection, std::span<const std::
   flush();
 }
 
-void Worker::on_stream_closed(StreamConnection& connection) {
+void Worker::on_stream_closed(StreamConnection& connection, StreamClose reason) {
+  shared_.metrics.connection_closed(connection.tuple().transport, reason).Increment();
   // RFC 8656 section 5: over TCP or TLS, the allocation ends with the connection.
   if (auto* allocation = find_allocation(connection.tuple())) {
     delete_allocation(*allocation, "connection closed");
@@ -368,6 +369,49 @@ void Worker::delete_allocation(Allocation& allocation, const char* why) {
   boost::system::error_code ec;
   allocation.relay_socket.close(ec);
   allocations_.erase(allocation.five_tuple);
+}
+
+void Worker::describe_allocations(std::vector<AllocationInfo>& out) const {
+  const auto now = std::chrono::steady_clock::now();
+  const auto wall = std::chrono::system_clock::now();
+  for (const auto& [tuple, allocation] : allocations_) {
+    AllocationInfo info;
+    info.id = allocation->id;
+    info.username = allocation->username;
+    info.user = allocation->quota_user;
+    info.transport = to_string(tuple.transport);
+    info.client = tuple.client.to_string();
+    info.server = tuple.server.to_string();
+    info.relayed = allocation->relayed_address.to_string();
+    info.age_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(wall - allocation->created).count();
+    info.expires_in_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(allocation->expires - now).count();
+    info.permissions = allocation->permissions.size();
+    info.channels = allocation->channels.size();
+    info.bytes_to_peer = allocation->bytes_to_peer;
+    info.bytes_to_client = allocation->bytes_to_client;
+    out.push_back(std::move(info));
+  }
+}
+
+std::size_t Worker::terminate_allocations(const std::string& user) {
+  std::vector<Allocation*> doomed;
+  for (auto& [tuple, allocation] : allocations_) {
+    if (allocation->quota_user == user || allocation->username == user) {
+      doomed.push_back(allocation.get());
+    }
+  }
+  for (auto* allocation : doomed) {
+    StreamConnection* stream = allocation->link.stream;
+    shared_.metrics.allocations_terminated().Increment();
+    log::with(*log::get("relay"), spdlog::level::info, "allocation", allocation->id,
+              "terminated by the admin API (user {})", user);
+    delete_allocation(*allocation, "terminated");
+    // RFC 8656 section 5: over TCP/TLS the connection and the allocation end together.
+    if (stream) stream->close(StreamClose::terminated);
+  }
+  return doomed.size();
 }
 
 void Worker::expire(SteadyTime now) {

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "podium/common/udp_batch.hpp"
+#include "podium/relay/relay_server.hpp"
 #include "podium/stun/message.hpp"
 #include "policy/source_rate_limiter.hpp"
 #include "turn/allocation.hpp"
@@ -53,9 +54,13 @@ class Worker {
 
   // Called by StreamConnection (same thread).
   void on_stream_frame(StreamConnection& connection, std::span<const std::uint8_t> frame);
-  void on_stream_closed(StreamConnection& connection);
+  void on_stream_closed(StreamConnection& connection, StreamClose reason);
   WorkerCounters& counters() { return counters_; }
   bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
+
+  // Admin API; call on this worker's thread (post to io()).
+  void describe_allocations(std::vector<AllocationInfo>& out) const;
+  std::size_t terminate_allocations(const std::string& user);
 
  private:
   struct UdpListener {

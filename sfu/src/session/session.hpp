@@ -79,6 +79,10 @@ class Session final : public dtls::DtlsSink, public datachannel::DataChannelObse
   // Every source address a valid check came from (the worker's routing entries).
   std::vector<SocketAddress> addresses;
 
+  // When the worker first saw ICE connected (zero until then): the DTLS handshake must finish
+  // within its timeout from there, whichever side is slow to start it.
+  std::chrono::steady_clock::time_point ice_connected_at{};
+
   // Set once the DTLS handshake has produced SRTP keys (on_state(connected)).
   bool media_ready() const { return media_ready_; }
   CloseReason closing() const { return closing_; }

@@ -486,6 +486,17 @@ void MediaWorker::on_tick() {
                  now_ - session->created() > config_.consent_timeout) {
         session->mark_closing(CloseReason::setup_timeout);
         closing_.push_back(session.get());
+      } else if (dtls_setup_overdue(*session)) {
+        // ICE is up but no DTLS handshake finished in time, also when the peer (as the DTLS
+        // client) never sends a ClientHello: without this, ICE checks alone would hold a
+        // session, and one of sfu.max_sessions, for as long as they continue.
+        handshaking_.erase(session.get());
+        ++counters_.dtls_failures[static_cast<std::size_t>(dtls::FailureReason::timeout)];
+        log::with(*log::get("sfu"), spdlog::level::warn, "session", session->id(),
+                  "DTLS failed: no handshake within {}s of ICE connecting",
+                  std::chrono::duration_cast<std::chrono::seconds>(kDtlsSetupTimeout).count());
+        session->mark_closing(CloseReason::dtls_failed);
+        closing_.push_back(session.get());
       } else if (session->is_presenter() && session->media_ready()) {
         send_receiver_report(*session);
       }
@@ -495,6 +506,15 @@ void MediaWorker::on_tick() {
   }
   flush();
   if (!closing_.empty()) close_pending();
+}
+
+bool MediaWorker::dtls_setup_overdue(Session& session) {
+  if (session.media_ready()) return false;
+  if (session.ice_connected_at == Clock::time_point{}) {
+    if (session.ice().connected()) session.ice_connected_at = now_;
+    return false;
+  }
+  return now_ - session.ice_connected_at > kDtlsSetupTimeout;
 }
 
 void MediaWorker::close_pending() {

@@ -74,6 +74,9 @@ struct RequestError {
 // the bytes end before a whole request). The fuzzer and tests reach the parser through it.
 Result<Request, RequestError> parse_request(std::string_view bytes, const ServerOptions& options);
 
+// "1xx" ... "5xx" (anything else counts as "5xx"): the code label of request counters.
+std::string_view status_class(unsigned status);
+
 // Helper for handlers: set a plain-text or JSON body with its content type.
 void set_body(Response& response, Status status, std::string body,
               std::string_view content_type = "text/plain; charset=utf-8");

@@ -141,6 +141,11 @@ using EnvLookup = std::optional<std::string> (*)(const std::string& name);
 Config load_file(const std::string& path, EnvLookup env = nullptr);
 Config load_string(const std::string& yaml, const std::string& file_name, EnvLookup env = nullptr);
 
+// The configuration as YAML in the loader's syntax, every key written (defaults included), with
+// passwords, REST secrets, the token secret, the API key and the admin token replaced by
+// "<redacted>" (GET /admin/config). File paths are not secrets and stay.
+std::string to_redacted_yaml(const Config& config);
+
 // The configuration `podium serve` runs without --config: everything on 127.0.0.1,
 // TURN/STUN on 3478 UDP+TCP, HTTP on 8080, metrics on 9464, rooms open without tokens.
 Config embedded_default();

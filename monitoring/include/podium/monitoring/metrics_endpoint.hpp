@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include "podium/common/http_server.hpp"
 #include "podium/config/config.hpp"
 #include "podium/monitoring/metrics.hpp"
@@ -29,8 +32,10 @@ class MetricsEndpoint {
  private:
   void handle(const http::Request& request, const http::RequestContext& context,
               http::Response& response);
+  void count(unsigned status, double increment = 1);
 
   Metrics& metrics_;
+  prometheus::Family<prometheus::Counter>& requests_;
   std::atomic<bool> ready_{false};
   std::vector<std::pair<std::string, http::Handler>> routes_;
   http::Server server_;

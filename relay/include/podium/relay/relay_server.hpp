@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,23 @@
 #include "podium/monitoring/metrics.hpp"
 
 namespace podium::relay {
+
+// One allocation as the admin API lists it (GET /admin/allocations).
+struct AllocationInfo {
+  std::string id;         // the id log lines carry (allocation=ID)
+  std::string username;   // USERNAME of the Allocate (for REST credentials `expiry:user`)
+  std::string user;       // who it counts against: the user part of a REST username
+  std::string transport;  // client transport: udp, tcp or tls
+  std::string client;     // client address of the 5-tuple, IP:PORT ([v6]:PORT)
+  std::string server;     // server address of the 5-tuple (the listener)
+  std::string relayed;    // XOR-RELAYED-ADDRESS
+  std::int64_t age_seconds = 0;
+  std::int64_t expires_in_seconds = 0;
+  std::size_t permissions = 0;
+  std::size_t channels = 0;
+  std::uint64_t bytes_to_peer = 0;    // payload relayed from the client to peers
+  std::uint64_t bytes_to_client = 0;  // payload relayed from peers to the client
+};
 
 class RelayServer {
  public:
@@ -36,6 +54,15 @@ class RelayServer {
   void drain();
   // Allocations that exist now, over every worker.
   std::size_t active_allocations() const;
+
+  // Admin API (control path: each worker answers on its own thread; waits at most 2 s for it).
+  // Every allocation, oldest first.
+  std::vector<AllocationInfo> list_allocations();
+  // Ends every allocation of `user` (matched against the user an allocation counts against and
+  // against its USERNAME) at once, closing TCP/TLS connections that carried them. Returns how
+  // many ended. The client learns it at its next request (437) or from the closed connection;
+  // whether it may allocate again is the credentials' business (change or remove them first).
+  std::size_t terminate_user(const std::string& user);
 
  private:
   struct Impl;
