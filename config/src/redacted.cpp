@@ -2,6 +2,7 @@
 // written, defaults included, in the syntax the loader reads, so the text loads back.
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -64,7 +65,11 @@ void relay(YAML::Emitter& out, const RelayConfig& r) {
     out << YAML::Key << user << YAML::Value << secret(password);
   }
   out << YAML::EndMap;
-  list(out, "auth_secrets", r.auth_secrets, [](const std::string& s) { return secret(s); });
+  // With ephemeral_secret, `podium serve` mints the secret at start; it is not configuration
+  // (and written out, the two keys together would not load back).
+  const std::vector<std::string> none;
+  list(out, "auth_secrets", r.ephemeral_secret ? none : r.auth_secrets,
+       [](const std::string& s) { return secret(s); });
   out << YAML::Key << "ephemeral_secret" << YAML::Value << r.ephemeral_secret;
   list(out, "allow_peers", r.allow_peers, [](const Cidr& c) { return c.to_string(); });
   list(out, "deny_peers", r.deny_peers, [](const Cidr& c) { return c.to_string(); });
