@@ -322,7 +322,7 @@ class LegitGuests:
         self.proc = subprocess.Popen([LOAD, "--signaling", base, "--room", room, "--guests", "2",
                                       "--decode", "1", "--seconds", str(seconds)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=podium_harness._die_with_parent)
+                                     preexec_fn=podium_harness.die_with_parent)
 
     def result(self, timeout):
         try:
@@ -348,7 +348,7 @@ class Abuser:
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--abuse", kind,
                                       json.dumps(args)], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
-                                     preexec_fn=podium_harness._die_with_parent)
+                                     preexec_fn=podium_harness.die_with_parent)
 
     def result(self, timeout):
         try:

@@ -43,26 +43,16 @@ import unittest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from podium_harness import BINARY, Podium, http_get  # noqa: E402
+from podium_harness import BINARY, Podium, http_get, sanitizer_runtime  # noqa: E402
 
 SOURCE = os.environ.get("PODIUM_SOURCE_DIR",
                         os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD_DIR = os.environ.get("PODIUM_BUILD_DIR", "")
 
 
-def sanitizer_runtime():
-    """The sanitizer runtime the podium under test links (ASan, UBSan, TSan builds), or None.
-    Those builds are not what ships: their syscalls (the sanitizer's own) and shared libraries
-    (libasan, libubsan, ...) say nothing about the unit's filter or the Docker runtime stage."""
-    try:
-        out = subprocess.run(["ldd", shutil.which(BINARY) or BINARY], capture_output=True,
-                             text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = re.findall(r"\b(lib(?:asan|ubsan|tsan)\.so[.\d]*)", out)
-    return found[0] if found else None
-
-
+# The sanitizer runtime the podium under test links (ASan, UBSan, TSan builds), or None.
+# Those builds are not what ships: their syscalls (the sanitizer's own) and shared libraries
+# (libasan, libubsan, ...) say nothing about the unit's filter or the Docker runtime stage.
 SANITIZED = sanitizer_runtime()
 DEPLOY = os.path.join(SOURCE, "deploy")
 UNIT = os.path.join(DEPLOY, "systemd", "podium.service")

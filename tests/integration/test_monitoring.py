@@ -38,7 +38,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from podium_harness import (PEER_HOST, EchoPeer, Podium, _die_with_parent,  # noqa: E402
+from podium_harness import (PEER_HOST, EchoPeer, Podium, die_with_parent,  # noqa: E402
                             free_port, http_get, make_certificate, metric, scrape,
                             stop_process, wait_for)
 
@@ -187,7 +187,7 @@ class Prometheus:
                  "--web.listen-address=127.0.0.1:%d" % self.port,
                  "--storage.tsdb.retention.time=1h", "--log.level=info"],
                 stdout=self._log, stderr=subprocess.STDOUT, cwd=directory,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
             if wait_for(lambda: self.proc.poll() is not None or self._ready(), timeout=timeout,
                         interval=0.1) and self.proc.poll() is None:
                 return

@@ -44,13 +44,11 @@ Seen on a 2-core machine: part A ~15 s (10 s of it the negative window; TURN con
 0.15-0.7 s), part B ~10 s.
 """
 import asyncio
-import ctypes
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -62,6 +60,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import netns  # noqa: E402
+from podium_harness import die_with_parent  # noqa: E402
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESULT_PREFIX = "PODIUM-NAT-RESULT "
@@ -101,16 +100,6 @@ metrics:
 
 SITES = {1: "cone", 2: "symmetric", 3: "udp-drop"}
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:  # best effort: the PID namespace still bounds everything
-        pass
-
-
 def emit(kind, **fields):
     fields["kind"] = kind
     print(LINE_PREFIX + json.dumps(fields), flush=True)
@@ -132,7 +121,7 @@ class Namespace:
     def __init__(self, name):
         self.name = name
         self.proc = subprocess.Popen(["unshare", "-n", "sleep", "infinity"],
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=die_with_parent)
         own = os.readlink("/proc/self/ns/net")
         deadline = time.monotonic() + 5
         while True:  # unshare execs sleep once the namespace exists
@@ -656,7 +645,7 @@ class Child:
             proc = await asyncio.create_subprocess_exec(
                 *namespace.argv([PYTHON, os.path.abspath(__file__), mode, json.dumps(cfg)]),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
         return cls(name, proc, stderr_path)
 
     async def _read(self):
@@ -978,7 +967,7 @@ class NatTraversalTest(unittest.TestCase):
 
 def child_main(mode, cfg):
     """Entry of a child process: bounded by CHILD_LIFETIME whatever happens."""
-    _die_with_parent()
+    die_with_parent()
     target = {"--peer": peer_main, "--presenter": presenter_main, "--guest": guest_main}[mode]
     return asyncio.run(asyncio.wait_for(target(cfg), CHILD_LIFETIME)) or 0
 

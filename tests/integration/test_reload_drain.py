@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 from podium_harness import make_certificate as harness_certificate  # noqa: E402
-from podium_harness import (Podium, _die_with_parent, free_port, http_get,  # noqa: E402
+from podium_harness import (Podium, die_with_parent, free_port, http_get,  # noqa: E402
                             metric, scrape, wait_for)
 from test_relay_interop import (CHANNEL_BIND, CHANNEL_NUMBER, CREATE_PERMISSION,  # noqa: E402
                                 ERROR, LIFETIME, REFRESH, SUCCESS, XOR_PEER_ADDRESS, RawClient,
@@ -147,7 +147,7 @@ class Proc:
         self.path = os.path.join(directory, name + ".out")
         self._out = open(self.path, "w")
         self.proc = subprocess.Popen(self.args, stdout=self._out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         self.ended = None  # time.monotonic() when first seen exited (see poll())
 
     def poll(self):

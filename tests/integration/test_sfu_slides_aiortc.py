@@ -25,7 +25,6 @@ namespace; the inner run starts podium and the peers, prints one JSON result lin
 it started by PID. `--guest NAME URL` is one guest process (started by the inner run).
 """
 import asyncio
-import ctypes
 import hashlib
 import json
 import os
@@ -39,6 +38,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import netns  # noqa: E402
+from podium_harness import die_with_parent  # noqa: E402
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESULT_PREFIX = "PODIUM-SFU-SLIDES-RESULT "
@@ -92,17 +92,6 @@ metrics:
 # own parity (counted in podium_sfu_datachannel_errors_total{reason="stream_parity"}; the channel
 # never opens), and a guest's own channel would take stream 1, the one the SFU (DTLS server) opens
 # "slides" on. So both aiortc peers here pick stream 0 explicitly.
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    """Runs in a guest before exec: if the inner run dies, so does the guest."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:  # best effort: the PID namespace still bounds everything
-        pass
-
 
 CANDIDATE_PORT_RE = re.compile(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host")
 
@@ -255,7 +244,7 @@ class GuestProcess:
         with open(stderr_path, "w") as err:
             proc = await asyncio.create_subprocess_exec(
                 PYTHON, os.path.abspath(__file__), "--guest", name, url,
-                stdout=asyncio.subprocess.PIPE, stderr=err, preexec_fn=_die_with_parent)
+                stdout=asyncio.subprocess.PIPE, stderr=err, preexec_fn=die_with_parent)
         return cls(name, proc, stderr_path)
 
     async def _read(self):

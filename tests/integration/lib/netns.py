@@ -10,21 +10,11 @@ driver died), so nothing started inside can outlive the test. `unshare --kill-ch
 command if unshare dies, and unshare itself gets SIGKILL if the Python process that started it
 dies (PR_SET_PDEATHSIG). Needs root.
 """
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:  # best effort: the PID namespace still bounds everything
-        pass
-
+from podium_harness import die_with_parent
 
 def loopback_netns_argv(argv):
     """The argv that runs `argv` in a new loopback-only network namespace and PID namespace."""
@@ -35,7 +25,7 @@ def loopback_netns_argv(argv):
 def run_in_loopback_netns(argv, timeout, **kwargs):
     """subprocess.run of `argv` inside the namespaces; on timeout unshare is killed (and with it
     everything inside) and subprocess.TimeoutExpired is raised."""
-    return subprocess.run(loopback_netns_argv(argv), timeout=timeout, preexec_fn=_die_with_parent,
+    return subprocess.run(loopback_netns_argv(argv), timeout=timeout, preexec_fn=die_with_parent,
                           **kwargs)
 
 

@@ -18,7 +18,7 @@ BINARY = os.environ.get("PODIUM_BINARY", "podium")
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
+def die_with_parent():
     """Runs in the child before exec: if the test process dies (ctest timeout), so does podium."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -47,7 +47,7 @@ class Podium:
         self._stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      env={**os.environ, **(env or {})},
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=die_with_parent)
         self.listeners = {}  # component -> [url, ...]
         self.stdout_lines = []
         self._ready = threading.Event()

@@ -51,7 +51,7 @@ import sys
 import threading
 import time
 
-from podium_harness import Podium, _die_with_parent, metric, scrape, stop_process, wait_for
+from podium_harness import Podium, die_with_parent, metric, scrape, stop_process, wait_for
 
 MAGIC = 0x2112A442
 ALLOCATE, REFRESH, SEND, DATA, CREATE_PERMISSION = 0x003, 0x004, 0x006, 0x007, 0x008
@@ -637,7 +637,7 @@ class ClientShard:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--client-shard", json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=die_with_parent)
         self.replies = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
