@@ -52,7 +52,8 @@ class Podium:
         self.stdout_lines = []
         self._ready = threading.Event()
         self._expect = set(expect)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._reader.start()
         if not self._ready.wait(timeout):
             self.stop(check=False)
             raise RuntimeError("podium did not start: stdout=%r stderr=%r"
@@ -123,6 +124,10 @@ class Podium:
                     raise AssertionError("podium did not exit within %ss after %s" % (timeout, sig))
         took = time.monotonic() - start
         self._stderr.close()
+        # The reader sees EOF once podium has exited; then its pipe can be closed.
+        self._reader.join(2)
+        if not self._reader.is_alive():
+            self.proc.stdout.close()
         if check:
             self.assert_no_sanitizer_report()
         return self.proc.returncode, took
