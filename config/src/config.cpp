@@ -527,6 +527,41 @@ class Loader {
     return path;
   }
 
+  // relay.rfc5780: the alternate address and port of the first udp:// listener whose address
+  // has the alternate's family.
+  Rfc5780Config read_rfc5780(const Value& value, const std::vector<ListenUrl>& listen) {
+    Section section(*this, value, {"alternate_ip", "alternate_port"});
+    if (value.node.IsNull()) fail(value, "expected a mapping with alternate_ip and alternate_port");
+    const Value* ip = section.get("alternate_ip");
+    if (ip == nullptr) fail(section.missing("alternate_ip"), "missing (the second IP address)");
+    const Value* port = section.get("alternate_port");
+    if (port == nullptr) fail(section.missing("alternate_port"), "missing (the second port)");
+    Rfc5780Config rfc5780;
+    rfc5780.alternate_ip = read_ip(*ip);
+    rfc5780.alternate_port = read_port(*port);
+    if (rfc5780.alternate_ip.is_unspecified()) {
+      fail(*ip, "must be a concrete address, not " + rfc5780.alternate_ip.to_string());
+    }
+    const ListenUrl* primary = rfc5780_primary(listen, rfc5780);
+    if (primary == nullptr) {
+      fail(value, std::string("needs a udp:// listener with an ") +
+                      (rfc5780.alternate_ip.is_v4() ? "IPv4" : "IPv6") + " address");
+    }
+    if (primary->endpoint.address.is_unspecified()) {
+      fail(value, "needs a concrete address on " + primary->to_string() +
+                      " (the primary address of RFC 5780), not " +
+                      primary->endpoint.address.to_string());
+    }
+    if (rfc5780.alternate_ip == primary->endpoint.address) {
+      fail(*ip, "must differ from the address of " + primary->to_string());
+    }
+    if (rfc5780.alternate_port == 0) fail(*port, "must not be 0");
+    if (rfc5780.alternate_port == primary->endpoint.port) {
+      fail(*port, "must differ from the port of " + primary->to_string());
+    }
+    return rfc5780;
+  }
+
   RelayConfig read_relay(const Value& value, std::vector<Socket>& sockets) {
     Section section(*this, value,
                     {"listen",
@@ -550,7 +585,9 @@ class Loader {
                      "user_quota",
                      "allocation_bandwidth",
                      "unauthenticated_rate",
-                     "software"});
+                     "software",
+                     "proxy_protocol",
+                     "rfc5780"});
     RelayConfig relay;
     if (const Value* tls = section.get("tls")) relay.tls = read_tls(*tls);
 
@@ -627,6 +664,12 @@ class Loader {
     if (secrets != nullptr) {
       relay.auth_secrets = read_list(
           *secrets, "secrets", [&](const Value& child) { return read_nonempty_string(child); });
+    }
+    if (const Value* proxy = section.get("proxy_protocol")) {
+      relay.proxy_protocol = read_bool(*proxy);
+    }
+    if (const Value* rfc5780 = section.get("rfc5780")) {
+      relay.rfc5780 = read_rfc5780(*rfc5780, relay.listen);
     }
     const Value* ephemeral = section.get("ephemeral_secret");
     if (ephemeral != nullptr) relay.ephemeral_secret = read_bool(*ephemeral);
@@ -915,6 +958,17 @@ ConfigError::ConfigError(std::string file, int line, int column, std::string key
       column_(column),
       key_path_(std::move(key_path)),
       message_(std::move(message)) {}
+
+const ListenUrl* rfc5780_primary(const std::vector<ListenUrl>& listen,
+                                 const Rfc5780Config& rfc5780) {
+  for (const auto& url : listen) {
+    if (url.transport == Transport::udp &&
+        url.endpoint.address.is_v4() == rfc5780.alternate_ip.is_v4()) {
+      return &url;
+    }
+  }
+  return nullptr;
+}
 
 std::vector<IpAddress> relay_addresses(const RelayConfig& relay) {
   std::vector<IpAddress> addresses;

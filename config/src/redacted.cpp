@@ -85,6 +85,13 @@ void relay(YAML::Emitter& out, const RelayConfig& r) {
   out << YAML::Key << "allocation_bandwidth" << YAML::Value << rate(r.allocation_bandwidth);
   out << YAML::Key << "unauthenticated_rate" << YAML::Value << r.unauthenticated_rate;
   out << YAML::Key << "software" << YAML::Value << r.software;
+  out << YAML::Key << "proxy_protocol" << YAML::Value << r.proxy_protocol;
+  if (r.rfc5780) {
+    out << YAML::Key << "rfc5780" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "alternate_ip" << YAML::Value << r.rfc5780->alternate_ip.to_string();
+    out << YAML::Key << "alternate_port" << YAML::Value << r.rfc5780->alternate_port;
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
 }
 

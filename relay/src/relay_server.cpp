@@ -115,6 +115,8 @@ std::vector<std::string> restart_only_changes(const config::RelayConfig& a,
   if (a.relay_ports != b.relay_ports) changed.push_back("relay.relay_ports");
   if (a.workers != b.workers) changed.push_back("relay.workers");
   if (a.nonce_lifetime != b.nonce_lifetime) changed.push_back("relay.nonce_lifetime");
+  if (a.proxy_protocol != b.proxy_protocol) changed.push_back("relay.proxy_protocol");
+  if (a.rfc5780 != b.rfc5780) changed.push_back("relay.rfc5780");
   if (a.tls.has_value() != b.tls.has_value()) changed.push_back("relay.tls (added or removed)");
   return changed;
 }
@@ -138,13 +140,15 @@ void RelayServer::start() {
   // Every worker binds every listener with SO_REUSEPORT; the kernel spreads clients across
   // them by 5-tuple hash, so a client's packets always reach the same worker. Port 0 is
   // resolved by the first worker and reused by the others.
+  const config::ListenUrl* rfc5780_primary =
+      config.rfc5780 ? config::rfc5780_primary(config.listen, *config.rfc5780) : nullptr;
   for (const auto& listen : config.listen) {
     config::Endpoint endpoint =
         listen.transport == config::Transport::dtls ? listen.endpoint : claim_port(listen);
     for (auto& worker : impl.workers) {
       switch (listen.transport) {
         case config::Transport::udp:
-          endpoint = worker->listen_udp(endpoint);
+          endpoint = worker->listen_udp(endpoint, &listen == rfc5780_primary ? 0 : -1);
           break;
         case config::Transport::tcp:
           endpoint = worker->listen_stream(endpoint, ClientTransport::tcp, nullptr);
@@ -158,6 +162,25 @@ void RelayServer::start() {
       }
     }
     impl.bound.push_back({listen.transport, endpoint});
+  }
+  if (rfc5780_primary) {
+    // RFC 5780 section 6: the other three of (primary, alternate IP) x (primary, alternate
+    // port), role bit 0 = alternate IP, bit 1 = alternate port. They are not in listeners().
+    const auto primary = std::find_if(impl.bound.begin(), impl.bound.end(), [&](const auto& b) {
+      return b.transport == config::Transport::udp &&
+             b.endpoint.address == rfc5780_primary->endpoint.address;
+    });
+    const std::uint16_t port = primary->endpoint.port;
+    const auto& alternate = *config.rfc5780;
+    for (int role = 1; role < 4; ++role) {
+      config::ListenUrl url{config::Transport::udp,
+                            {(role & 1) ? alternate.alternate_ip : primary->endpoint.address,
+                             (role & 2) ? alternate.alternate_port : port}};
+      config::Endpoint endpoint = claim_port(url);
+      for (auto& worker : impl.workers) endpoint = worker->listen_udp(endpoint, role);
+      log::get("relay")->info("RFC 5780 NAT behaviour discovery: also listening on {}",
+                              url.to_string());
+    }
   }
   for (auto& worker : impl.workers) worker->start();
   impl.started = true;
@@ -191,6 +214,8 @@ std::vector<std::string> RelayServer::reload(const config::RelayConfig& requeste
   next.relay_ports = running.relay_ports;
   next.workers = running.workers;
   next.nonce_lifetime = running.nonce_lifetime;
+  next.proxy_protocol = running.proxy_protocol;
+  next.rfc5780 = running.rfc5780;
   if (next.tls.has_value() != running.tls.has_value()) next.tls = running.tls;
 
   // Everything that can fail comes first, so a refused reload changes nothing.

@@ -547,7 +547,7 @@ class AdminAllocationsTest(unittest.TestCase):
         self.assertEqual(set(doc), {"log", "metrics", "relay", "signaling"})
         # Every key docs/configuration.md documents for these sections (those without a
         # default that are not set here are left out), and no undocumented one.
-        optional = {"relay": {"relay_ip", "external_ip", "tls"}, "signaling": {"public_url"}}
+        optional = {"relay": {"relay_ip", "external_ip", "tls", "rfc5780"}, "signaling": {"public_url"}}
         documented = documented_keys()
         unknown_to_binary = []
         for section in doc:

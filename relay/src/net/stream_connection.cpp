@@ -3,6 +3,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/proxy_protocol.hpp"
+#include "podium/monitoring/logging.hpp"
 #include "podium/stun/framing.hpp"
 #include "turn/worker.hpp"
 
@@ -13,16 +15,19 @@ namespace asio = boost::asio;
 std::shared_ptr<StreamConnection> StreamConnection::create(Worker& worker,
                                                            asio::ip::tcp::socket socket,
                                                            asio::ssl::context* tls,
-                                                           const FiveTuple& tuple) {
-  return std::make_shared<StreamConnection>(worker, std::move(socket), tls, tuple);
+                                                           const FiveTuple& tuple,
+                                                           bool proxy_protocol) {
+  return std::make_shared<StreamConnection>(worker, std::move(socket), tls, tuple, proxy_protocol);
 }
 
 StreamConnection::StreamConnection(Worker& worker, asio::ip::tcp::socket socket,
-                                   asio::ssl::context* tls, const FiveTuple& tuple)
+                                   asio::ssl::context* tls, const FiveTuple& tuple,
+                                   bool proxy_protocol)
     : worker_(worker),
       plain_(socket.get_executor()),
       tuple_(tuple),
-      idle_timer_(socket.get_executor()) {
+      idle_timer_(socket.get_executor()),
+      proxy_protocol_(proxy_protocol) {
   if (tls) {
     tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket), *tls);
   } else {
@@ -52,7 +57,54 @@ void StreamConnection::async_write(asio::const_buffer buffer, Handler&& handler)
 }
 
 void StreamConnection::start() {
+  // The first-frame timer also bounds the wait for the PROXY header.
   arm_idle_timer();
+  if (proxy_protocol_) return read_proxy_header();
+  handshake();
+}
+
+// The header is read from the TCP socket itself (before TLS), never more bytes than it
+// occupies (proxy_protocol::wanted), so what follows is left in the socket for the TLS
+// handshake or read().
+void StreamConnection::read_proxy_header() {
+  if (closed_) return;
+  std::span<const std::uint8_t> seen(read_buffer_.data(), filled_);
+  const std::size_t want = std::min(proxy_protocol::wanted(seen), proxy_protocol::kMaxHeader);
+  auto& socket = tls_ ? tls_->next_layer() : plain_;
+  socket.async_read_some(
+      asio::buffer(read_buffer_.data() + filled_, want - filled_),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->on_proxy_header(ec, n);
+      });
+}
+
+void StreamConnection::on_proxy_header(const boost::system::error_code& ec, std::size_t n) {
+  if (closed_) return;
+  if (ec) return close(StreamClose::peer_closed);
+  filled_ += n;
+  auto header = proxy_protocol::parse(std::span<const std::uint8_t>(read_buffer_.data(), filled_));
+  if (proxy_protocol::need_more(header)) return read_proxy_header();
+  if (!header) {
+    log::with(*log::get("relay"), spdlog::level::debug, "client", tuple_.client.to_string(),
+              "connection refused: {}", header.error().text);
+    return close(StreamClose::proxy_protocol_error);
+  }
+  filled_ = 0;  // exactly the header was read
+  proxy_protocol_ = false;
+  if (header->has_addresses) {
+    tuple_.client = header->source;
+    tuple_.server = header->destination;
+  }
+  // Another live connection of this worker with the same 5-tuple would share its allocation.
+  if (!worker_.claim_tuple(*this)) {
+    log::with(*log::get("relay"), spdlog::level::debug, "client", tuple_.client.to_string(),
+              "connection refused: PROXY header claims the 5-tuple of a live connection");
+    return close(StreamClose::proxy_protocol_error);
+  }
+  handshake();
+}
+
+void StreamConnection::handshake() {
   if (tls_) {
     tls_->async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -156,6 +208,8 @@ const char* to_string(StreamClose reason) {
       return "idle_timeout";
     case StreamClose::write_error:
       return "write_error";
+    case StreamClose::proxy_protocol_error:
+      return "proxy_protocol_error";
     case StreamClose::terminated:
       return "terminated";
     case StreamClose::shutdown:

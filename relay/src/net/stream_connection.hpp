@@ -27,9 +27,11 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   static std::shared_ptr<StreamConnection> create(Worker& worker,
                                                   boost::asio::ip::tcp::socket socket,
                                                   boost::asio::ssl::context* tls,
-                                                  const FiveTuple& tuple);
+                                                  const FiveTuple& tuple, bool proxy_protocol);
+  // With `proxy_protocol` (relay.proxy_protocol), a PROXY protocol v2 header must come first
+  // (before TLS on tls://); its addresses replace the socket's in the 5-tuple.
   StreamConnection(Worker& worker, boost::asio::ip::tcp::socket socket,
-                   boost::asio::ssl::context* tls, const FiveTuple& tuple);
+                   boost::asio::ssl::context* tls, const FiveTuple& tuple, bool proxy_protocol);
 
   void start();
   // Queues head + payload + `padding` zero bytes; drops them if the write buffer is full.
@@ -40,6 +42,9 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   const FiveTuple& tuple() const { return tuple_; }
 
  private:
+  void read_proxy_header();
+  void on_proxy_header(const boost::system::error_code& ec, std::size_t n);
+  void handshake();  // tls://: the TLS handshake, then read(); tcp://: read()
   void read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void write();
@@ -69,8 +74,9 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::vector<std::uint8_t> writing_;
   bool write_in_flight_ = false;
   bool closed_ = false;
-  bool active_ = false;       // saw a complete frame since the idle timer was last armed
-  bool first_period_ = true;  // the idle timer runs kFirstFrameTimeout, not kIdleTimeout
+  bool active_ = false;          // saw a complete frame since the idle timer was last armed
+  bool first_period_ = true;     // the idle timer runs kFirstFrameTimeout, not kIdleTimeout
+  bool proxy_protocol_ = false;  // a PROXY protocol v2 header is still expected
 };
 
 }  // namespace podium::relay

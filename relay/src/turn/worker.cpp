@@ -54,7 +54,7 @@ Worker::~Worker() {
   join();
 }
 
-config::Endpoint Worker::listen_udp(const config::Endpoint& endpoint) {
+config::Endpoint Worker::listen_udp(const config::Endpoint& endpoint, int rfc5780_role) {
   auto listener = std::make_unique<UdpListener>(io_);
   udp::endpoint ep(endpoint.address, endpoint.port);
   listener->socket.open(ep.protocol());
@@ -67,6 +67,7 @@ config::Endpoint Worker::listen_udp(const config::Endpoint& endpoint) {
   listener->socket.non_blocking(true);
   auto bound = listener->socket.local_endpoint();
   listener->local = SocketAddress::from(bound.address(), bound.port());
+  if (rfc5780_role >= 0) rfc5780_[static_cast<std::size_t>(rfc5780_role)] = listener.get();
   udp_listeners_.push_back(std::move(listener));
   return {bound.address(), bound.port()};
 }
@@ -198,7 +199,8 @@ void Worker::accept(StreamListener& listener) {
           auto remote = socket.remote_endpoint(ignored);
           FiveTuple tuple{SocketAddress::from(remote.address(), remote.port()), listener.local,
                           listener.transport};
-          auto connection = StreamConnection::create(*this, std::move(socket), listener.tls, tuple);
+          auto connection = StreamConnection::create(*this, std::move(socket), listener.tls, tuple,
+                                                     shared_.config.proxy_protocol);
           connections_.emplace(connection.get(), connection);
           connection->start();
         }
@@ -214,11 +216,21 @@ void Worker::on_stream_frame(StreamConnection& connection, std::span<const std::
 
 void Worker::on_stream_closed(StreamConnection& connection, StreamClose reason) {
   shared_.metrics.connection_closed(connection.tuple().transport, reason).Increment();
-  // RFC 8656 section 5: over TCP or TLS, the allocation ends with the connection.
-  if (auto* allocation = find_allocation(connection.tuple())) {
+  // RFC 8656 section 5: over TCP or TLS, the allocation ends with the connection (only its
+  // own: with relay.proxy_protocol a refused connection may carry another one's 5-tuple).
+  auto* allocation = find_allocation(connection.tuple());
+  if (allocation && allocation->link.stream == &connection) {
     delete_allocation(*allocation, "connection closed");
   }
+  auto claimed = claimed_tuples_.find(connection.tuple());
+  if (claimed != claimed_tuples_.end() && claimed->second == &connection) {
+    claimed_tuples_.erase(claimed);
+  }
   connections_.erase(&connection);
+}
+
+bool Worker::claim_tuple(StreamConnection& connection) {
+  return claimed_tuples_.emplace(connection.tuple(), &connection).second;
 }
 
 void Worker::on_tick() {

@@ -3,6 +3,7 @@
 // with other workers except SharedState, so the packet path takes no locks.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -41,7 +42,9 @@ class Worker {
 
   // Binds a listener on `endpoint` with SO_REUSEPORT; returns the bound endpoint (resolves
   // port 0). Throws std::system_error on failure (start-up path).
-  config::Endpoint listen_udp(const config::Endpoint& endpoint);
+  // `rfc5780_role`: -1, or which of the four RFC 5780 sockets this is (bit 0: alternate IP,
+  // bit 1: alternate port; 0 is the primary listener).
+  config::Endpoint listen_udp(const config::Endpoint& endpoint, int rfc5780_role = -1);
   config::Endpoint listen_stream(const config::Endpoint& endpoint, ClientTransport transport,
                                  boost::asio::ssl::context* tls);
 
@@ -57,6 +60,9 @@ class Worker {
   void on_stream_closed(StreamConnection& connection, StreamClose reason);
   WorkerCounters& counters() { return counters_; }
   bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
+  // relay.proxy_protocol: records the 5-tuple a connection's PROXY header gave it; false when a
+  // live connection of this worker already has it (the two would share one allocation).
+  bool claim_tuple(StreamConnection& connection);
 
   // Admin API; call on this worker's thread (post to io()).
   void describe_allocations(std::vector<AllocationInfo>& out) const;
@@ -147,8 +153,12 @@ class Worker {
   std::thread thread_;
   boost::asio::steady_timer tick_;
   std::vector<std::unique_ptr<UdpListener>> udp_listeners_;
+  // relay.rfc5780: this worker's sockets of the four roles (all set, or none).
+  std::array<UdpListener*, 4> rfc5780_{};
   std::vector<std::unique_ptr<StreamListener>> stream_listeners_;
   std::unordered_map<StreamConnection*, std::shared_ptr<StreamConnection>> connections_;
+  // relay.proxy_protocol: the 5-tuples connections took from their PROXY headers.
+  std::unordered_map<FiveTuple, StreamConnection*, FiveTupleHash> claimed_tuples_;
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> allocations_;
   policy::SourceRateLimiter unauthenticated_limiter_;
   WorkerCounters counters_;

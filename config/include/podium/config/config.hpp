@@ -33,6 +33,14 @@ struct TlsConfig {
   friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
+// relay.rfc5780: NAT behaviour discovery (RFC 5780) on the first udp:// listener with a concrete
+// address: the relay also answers on alternate_ip and alternate_port (all four combinations).
+struct Rfc5780Config {
+  IpAddress alternate_ip;
+  std::uint16_t alternate_port = 0;
+  friend bool operator==(const Rfc5780Config&, const Rfc5780Config&) = default;
+};
+
 struct RelayConfig {
   std::vector<ListenUrl> listen;  // udp://, tcp://, tls:// (dtls:// reserved)
   std::string realm = "podium";
@@ -66,10 +74,19 @@ struct RelayConfig {
   Rate allocation_bandwidth{0};                // per-allocation cap; 0 = unlimited
   unsigned unauthenticated_rate = 20;          // unauthenticated requests/s per source address
   std::string software = "podium";             // SOFTWARE attribute ("" to omit)
+  // Every tcp:// and tls:// listener requires a PROXY protocol v2 header (HAProxy spec section
+  // 2.2) as the first bytes of a connection and takes the client address from it.
+  bool proxy_protocol = false;
+  std::optional<Rfc5780Config> rfc5780;  // off when absent
 };
 
 // The configured relay addresses: relay_ip followed by extra_relay_ips; empty without relay_ip.
 std::vector<IpAddress> relay_addresses(const RelayConfig& relay);
+
+// relay.rfc5780: the udp:// listener it applies to (the first with the alternate's family), or
+// nullptr.
+const ListenUrl* rfc5780_primary(const std::vector<ListenUrl>& listen,
+                                 const Rfc5780Config& rfc5780);
 
 // The slides data channel (docs/protocol.md).
 struct SlidesConfig {
