@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "load_text.hpp"
+
 namespace podium::config {
 namespace {
 
@@ -27,17 +29,11 @@ std::optional<std::string> test_env(const std::string& name) {
 }
 
 Config load(const std::string& yaml) {
-  return load_string(yaml, "test.yaml", &test_env);
+  return test_support::load(yaml, &test_env);
 }
 
-// what() of the ConfigError the text raises, or "<loaded>".
 std::string error(const std::string& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<loaded>";
+  return test_support::error(yaml, &test_env);
 }
 
 // A minimal valid relay section; tests append keys to it (at two-space indentation).

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "load_text.hpp"
 #include "podium/config/config.hpp"
 
 namespace podium::config {
@@ -13,18 +14,8 @@ const std::string kRelay =
     "  listen: [udp://127.0.0.1:3478, tcp://127.0.0.1:3478]\n"
     "  auth_secrets: [x]\n";
 
-Config load(const std::string& yaml) {
-  return load_string(yaml, "test.yaml");
-}
-
-std::string error(const std::string& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<loaded>";
-}
+using test_support::error;
+using test_support::load;
 
 TEST(ProxyProtocolConfig, OffByDefault) {
   EXPECT_FALSE(load(kRelay).relay->proxy_protocol);

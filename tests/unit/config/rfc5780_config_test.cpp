@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "load_text.hpp"
 #include "podium/config/config.hpp"
 
 namespace podium::config {
@@ -14,18 +15,8 @@ const std::string kRelay =
     "  relay_ip: 192.0.2.10\n"
     "  auth_secrets: [x]\n";
 
-Config load(const std::string& yaml) {
-  return load_string(yaml, "test.yaml");
-}
-
-std::string error(const std::string& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<loaded>";
-}
+using test_support::error;
+using test_support::load;
 
 TEST(Rfc5780Config, OffByDefault) {
   EXPECT_FALSE(load(kRelay).relay->rfc5780.has_value());
