@@ -52,6 +52,7 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 sys.path.insert(0, HERE)
 import podium_harness  # noqa: E402
 from podium_harness import (EchoPeer, Podium, make_certificate, metric,  # noqa: E402
+                            sanitizer_runtime,
                             scrape, stop_process, wait_for)
 from test_relay_interop import (ALLOCATE, CREATE_PERMISSION, INDICATION,  # noqa: E402
                                 LIFETIME, REFRESH, REQUEST, REQUESTED_TRANSPORT, SUCCESS,
@@ -79,6 +80,10 @@ UNAUTHENTICATED_RATE = 20
 CONSENT_TIMEOUT = 10
 DTLS_HANDSHAKE_TIMEOUT = 30  # sfu/src/dtls/dtls_transport.hpp, not configurable
 STREAM_IDLE_TIMEOUT = 10  # relay/src/net/stream_connection.hpp kFirstFrameTimeout (no frame yet)
+# ASan keeps freed memory in its quarantine (256 MiB by default) and maps shadow memory, so
+# podium's RSS in a sanitizer build says nothing about leaks or bounds: the RSS bounds are
+# checked on other builds only (CPU, fds and threads everywhere).
+SANITIZED = sanitizer_runtime()
 HTTP_REQUEST_TIMEOUT = 10    # common/include/podium/common/http_server.hpp request_timeout
 MAX_SDP_BYTES = 64 * 1024    # signaling.max_sdp_bytes default
 MIN_WINDOW = 3.0             # seconds the legitimate clients run in each scenario, at least
@@ -507,6 +512,13 @@ class AbuseTest(unittest.TestCase):
                 self.assertGreater(g["decoded_frames"], 0, g)
                 self.assertEqual(g["loud_frames"], g["decoded_frames"], g)
 
+    def rss_checked(self, report):
+        """Whether RSS bounds mean anything for this binary (see SANITIZED); says so if not."""
+        if SANITIZED:
+            report["rss_not_checked"] = "%s build: the sanitizer's quarantine holds freed memory" \
+                % SANITIZED
+        return not SANITIZED
+
     def assert_bounded(self, report, cpu_per_second, rss_growth_mib, fd_slack=3, fds=None):
         """CPU per wall second of the window, RSS growth from start to end, and the fds back to
         where they were (`fds`, else at the window's start; waited for: podium closes what the
@@ -515,8 +527,9 @@ class AbuseTest(unittest.TestCase):
         fds = p["fds_start"] if fds is None else fds
         with self.subTest(bound="cpu"):
             self.assertLessEqual(p["cpu_per_second"], cpu_per_second, p)
-        with self.subTest(bound="rss"):
-            self.assertLessEqual(p["rss_mib_end"] - p["rss_mib_start"], rss_growth_mib, p)
+        if self.rss_checked(report):
+            with self.subTest(bound="rss"):
+                self.assertLessEqual(p["rss_mib_end"] - p["rss_mib_start"], rss_growth_mib, p)
         with self.subTest(bound="fds"):
             back = wait_for(lambda: proc_sample(self.pid)[2] <= fds + fd_slack, 15)
             report["podium"]["fds_after"] = proc_sample(self.pid)[2]
@@ -619,7 +632,8 @@ class AbuseTest(unittest.TestCase):
         self.assert_grew(report, before, "podium_signaling_http_requests_total", n, code="4xx")
         # Measured: 0.013 CPU s/s, +0.5 MiB for 500 connections; fds +500, then back.
         self.assert_bounded(report, cpu_per_second=0.15, rss_growth_mib=8, fds=base[2])
-        self.assertLessEqual(report["podium"]["rss_mib_peak"] - base[1], 8, report["podium"])
+        if self.rss_checked(report):
+            self.assertLessEqual(report["podium"]["rss_mib_peak"] - base[1], 8, report["podium"])
 
     def test_4_whep_offers_with_bad_sdp(self):
         before = self.scrape()
@@ -745,10 +759,11 @@ class AbuseTest(unittest.TestCase):
             self.assertGreaterEqual(p5["fds_peak"], base[2] + 0.9 * total, p5)
             # Each stalled stream holds its 66 KiB read buffer: 520 are about 36 MiB, the 200
             # guest sessions a few more (measured: +46 to +49 MiB at the peak, 0.015 CPU s/s).
-            self.assertLessEqual(max(p5["rss_mib_peak"], report6["podium"]["rss_mib_peak"])
-                                 - base[1], 70, (base, p5))
+            if self.rss_checked(report6):
+                self.assertLessEqual(max(p5["rss_mib_peak"], report6["podium"]["rss_mib_peak"])
+                                     - base[1], 70, (base, p5))
+                self.assertLessEqual(report6["podium"]["rss_mib_end"] - base[1], 60, report6)
             self.assert_bounded(report6, cpu_per_second=0.15, rss_growth_mib=4, fds=base[2])
-            self.assertLessEqual(report6["podium"]["rss_mib_end"] - base[1], 60, report6)
             self.assert_grew(report6, before, RELAY_CLOSED,
                              s["kinds"]["tcp_stun_65532"]["connections"]
                              + s["kinds"]["tcp_channeldata_65535"]["connections"],

@@ -61,9 +61,11 @@ class SoakTest(unittest.TestCase):
         self.assertEqual(checks["no_crash"]["exit_code"], 0)
         self.assertGreaterEqual(result["load_seconds"], MINUTES * 60 - 2)
 
-        # Memory: after the warm-up, no growth beyond max(8 MiB, 10%).
+        # Memory: after the warm-up, no growth beyond max(8 MiB, 10%). Not in a sanitizer build,
+        # whose RSS grows with the quarantine of freed memory (bench/soak says so in its result).
         rss = result["rss_mib"]
-        self.assertLessEqual(rss["end"], rss["start"] + max(8.0, 0.1 * rss["start"]), rss)
+        if not checks["rss_growth"].get("not_judged"):
+            self.assertLessEqual(rss["end"], rss["start"] + max(8.0, 0.1 * rss["start"]), rss)
 
         # Back to idle once the load stopped.
         for name, value in checks["gauges_zero_after"]["after"].items():
