@@ -158,7 +158,10 @@ std::vector<config::IpAddress> PeerPolicy::own_addresses(const config::RelayConf
   for (const auto& listen : relay.listen) {
     if (!listen.endpoint.address.is_unspecified()) addresses.push_back(listen.endpoint.address);
   }
-  if (relay.relay_ip && !relay.relay_ip->is_unspecified()) addresses.push_back(*relay.relay_ip);
+  // Every relay address (relay.relay_ip, one or a list).
+  for (const auto& address : config::relay_addresses(relay)) {
+    if (!address.is_unspecified()) addresses.push_back(address);
+  }
   if (relay.external_ip && !relay.external_ip->is_unspecified()) {
     addresses.push_back(*relay.external_ip);
   }

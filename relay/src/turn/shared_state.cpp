@@ -87,20 +87,8 @@ std::size_t allocation_capacity(const config::RelayConfig& relay) {
   return std::min<std::size_t>(pairs, relay.max_allocations);
 }
 
-namespace {
-
-policy::PeerPolicy::Options peer_options(const config::RelayConfig& relay) {
-  auto options = policy::PeerPolicy::options_from(relay);
-  // options_from knows relay_ip (the first relay address); the others of a list are as much
-  // the relay's own (other allocations on their relay ports allowed, anything else refused).
-  for (const auto& address : relay.extra_relay_ips) options.own_addresses.push_back(address);
-  return options;
-}
-
-}  // namespace
-
 RelayPolicy::RelayPolicy(const config::RelayConfig& relay)
-    : config(relay), credentials(relay), peer_policy(peer_options(relay)) {}
+    : config(relay), credentials(relay), peer_policy(policy::PeerPolicy::options_from(relay)) {}
 
 SharedState::SharedState(const config::RelayConfig& relay, monitoring::Metrics& registry)
     : config(relay),

@@ -70,6 +70,10 @@ class DtlsSink {
   virtual void on_application_data(std::span<const std::uint8_t> /*data*/) {}
 };
 
+// How long a DTLS handshake may take (from the transport's start; the SFU also holds a session
+// to it from ICE connecting, whichever side is slow to begin).
+inline constexpr std::chrono::seconds kHandshakeTimeout{30};
+
 struct DtlsTransportOptions {
   Role role = Role::server;
   // The remote SDP's a=fingerprint values; the peer certificate must match one of them
@@ -78,7 +82,7 @@ struct DtlsTransportOptions {
   // Largest datagram the transport emits; handshake flights are fragmented to fit.
   std::size_t mtu = 1200;
   // The whole handshake must finish within this time after start().
-  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds handshake_timeout = kHandshakeTimeout;
   // RFC 6347 section 4.2.4.1: start at 1 s and double per retransmission up to 60 s.
   std::chrono::milliseconds initial_retransmit = std::chrono::seconds(1);
   std::chrono::milliseconds max_retransmit = std::chrono::seconds(60);

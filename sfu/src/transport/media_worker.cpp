@@ -494,7 +494,7 @@ void MediaWorker::on_tick() {
         ++counters_.dtls_failures[static_cast<std::size_t>(dtls::FailureReason::timeout)];
         log::with(*log::get("sfu"), spdlog::level::warn, "session", session->id(),
                   "DTLS failed: no handshake within {}s of ICE connecting",
-                  std::chrono::duration_cast<std::chrono::seconds>(kDtlsSetupTimeout).count());
+                  dtls::kHandshakeTimeout.count());
         session->mark_closing(CloseReason::dtls_failed);
         closing_.push_back(session.get());
       } else if (session->is_presenter() && session->media_ready()) {
@@ -514,7 +514,7 @@ bool MediaWorker::dtls_setup_overdue(Session& session) {
     if (session.ice().connected()) session.ice_connected_at = now_;
     return false;
   }
-  return now_ - session.ice_connected_at > kDtlsSetupTimeout;
+  return now_ - session.ice_connected_at > dtls::kHandshakeTimeout;
 }
 
 void MediaWorker::close_pending() {

@@ -74,11 +74,9 @@ class MediaWorker final : public DatagramSender {
   void arm_tick();
   void on_tick();
   void close_pending();
-  // Whether a session's DTLS handshake is overdue: not finished kDtlsSetupTimeout after ICE
+  // Whether a session's DTLS handshake is overdue: not finished dtls::kHandshakeTimeout after ICE
   // connected (records when ICE connected on the first call that sees it).
   bool dtls_setup_overdue(Session& session);
-  // The same bound the DTLS transport applies from its own start (DtlsTransportOptions).
-  static constexpr std::chrono::seconds kDtlsSetupTimeout{30};
   void destroy_session(Session& session);
   void flush();
   static void on_send_failure(void* self, const net::SendFailure& failure);
