@@ -68,6 +68,7 @@ nlohmann::json to_json(const relay::AllocationInfo& a) {
           {"client", a.client},
           {"server", a.server},
           {"relayed", a.relayed},
+          {"relayed_additional", a.relayed_additional},
           {"age_seconds", a.age_seconds},
           {"expires_in_seconds", a.expires_in_seconds},
           {"permissions", a.permissions},

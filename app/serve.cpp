@@ -129,6 +129,11 @@ int serve(const std::optional<std::string>& config_path) {
       sfu_media = config::Endpoint{config.sfu->announced_ip.value_or(config.sfu->listen_ip),
                                    sfu_server->udp_port()};
       announce("sfu", "udp://" + sfu_media->to_string());
+      if (sfu_server->tcp_port() != 0) {  // ICE-TCP (RFC 6544) on the same address
+        announce(
+            "sfu",
+            "tcp://" + config::Endpoint{sfu_media->address, sfu_server->tcp_port()}.to_string());
+      }
       trust_sfu(config, *sfu_media);
     }
     if (config.relay) {

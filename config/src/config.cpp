@@ -587,6 +587,7 @@ class Loader {
                      "unauthenticated_rate",
                      "software",
                      "proxy_protocol",
+                     "mobility",
                      "rfc5780"});
     RelayConfig relay;
     if (const Value* tls = section.get("tls")) relay.tls = read_tls(*tls);
@@ -668,6 +669,7 @@ class Loader {
     if (const Value* proxy = section.get("proxy_protocol")) {
       relay.proxy_protocol = read_bool(*proxy);
     }
+    if (const Value* mobility = section.get("mobility")) relay.mobility = read_bool(*mobility);
     if (const Value* rfc5780 = section.get("rfc5780")) {
       relay.rfc5780 = read_rfc5780(*rfc5780, relay.listen);
     }
@@ -788,7 +790,7 @@ class Loader {
 
   SfuConfig read_sfu(const Value& value, std::vector<Socket>& sockets) {
     Section section(*this, value,
-                    {"listen_ip", "announced_ip", "udp_port", "workers", "max_sessions",
+                    {"listen_ip", "announced_ip", "udp_port", "tcp_port", "workers", "max_sessions",
                      "consent_timeout", "certificate", "slides"});
     SfuConfig sfu;
     Value listen_at = section.missing("listen_ip");
@@ -813,6 +815,12 @@ class Loader {
     }
     sockets.push_back(
         Socket{"", true, Endpoint{sfu.listen_ip, sfu.udp_port}, port_at.mark, "sfu.udp_port"});
+    if (const Value* port = section.get("tcp_port")) {
+      // A TCP socket: it may share its number with sfu.udp_port, not with a TCP listener.
+      sfu.tcp_port = read_port(*port);
+      sockets.push_back(
+          Socket{"", false, Endpoint{sfu.listen_ip, *sfu.tcp_port}, port->mark, "sfu.tcp_port"});
+    }
     if (const Value* workers = section.get("workers"))
       sfu.workers = read_unsigned(*workers, 0, 1024);
     if (const Value* max = section.get("max_sessions")) {

@@ -86,6 +86,7 @@ void relay(YAML::Emitter& out, const RelayConfig& r) {
   out << YAML::Key << "unauthenticated_rate" << YAML::Value << r.unauthenticated_rate;
   out << YAML::Key << "software" << YAML::Value << r.software;
   out << YAML::Key << "proxy_protocol" << YAML::Value << r.proxy_protocol;
+  out << YAML::Key << "mobility" << YAML::Value << r.mobility;
   if (r.rfc5780) {
     out << YAML::Key << "rfc5780" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "alternate_ip" << YAML::Value << r.rfc5780->alternate_ip.to_string();
@@ -102,6 +103,7 @@ void sfu(YAML::Emitter& out, const SfuConfig& s) {
     out << YAML::Key << "announced_ip" << YAML::Value << s.announced_ip->to_string();
   }
   out << YAML::Key << "udp_port" << YAML::Value << s.udp_port;
+  if (s.tcp_port) out << YAML::Key << "tcp_port" << YAML::Value << *s.tcp_port;
   out << YAML::Key << "workers" << YAML::Value << s.workers;
   out << YAML::Key << "max_sessions" << YAML::Value << s.max_sessions;
   out << YAML::Key << "consent_timeout" << YAML::Value << duration(s.consent_timeout);

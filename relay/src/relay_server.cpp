@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "net/dtls_listener.hpp"
 #include "net/tls_certificate.hpp"
 #include "podium/monitoring/logging.hpp"
 #include "turn/shared_state.hpp"
@@ -53,13 +54,17 @@ struct RelayServer::Impl {
   prometheus::Gauge& capacity;
   std::unique_ptr<TlsCertificateSlot> certificate;
   std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<DtlsServer> dtls;  // with a dtls:// listener; outlives the workers
+  monitoring::Metrics* metrics = nullptr;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<config::ListenUrl> bound;
   bool started = false;
 };
 
 RelayServer::RelayServer(const config::RelayConfig& config, monitoring::Metrics& metrics)
-    : impl_(std::make_unique<Impl>(config, metrics)) {}
+    : impl_(std::make_unique<Impl>(config, metrics)) {
+  impl_->metrics = &metrics;
+}
 
 RelayServer::~RelayServer() {
   stop();
@@ -85,7 +90,7 @@ std::unique_ptr<asio::ssl::context> make_tls_context(TlsCertificateSlot& slot) {
 config::Endpoint claim_port(const config::ListenUrl& listen) {
   asio::io_context io;
   const auto& address = listen.endpoint.address;
-  if (listen.transport == config::Transport::udp) {
+  if (listen.transport == config::Transport::udp || listen.transport == config::Transport::dtls) {
     asio::ip::udp::socket probe(io);
     asio::ip::udp::endpoint ep(address, listen.endpoint.port);
     probe.open(ep.protocol());
@@ -133,9 +138,16 @@ void RelayServer::start() {
     impl.publish_certificate(*certificate);
     impl.certificate = std::make_unique<TlsCertificateSlot>(std::move(certificate));
     impl.tls = make_tls_context(*impl.certificate);
+    const bool any_dtls = std::any_of(config.listen.begin(), config.listen.end(), [](auto& l) {
+      return l.transport == config::Transport::dtls;
+    });
+    if (any_dtls) {
+      impl.dtls = std::make_unique<DtlsServer>(*impl.certificate, impl.metrics->registry());
+    }
   }
   for (unsigned i = 0; i < count; ++i) {
     impl.workers.push_back(std::make_unique<Worker>(i, impl.shared));
+    impl.shared.workers.push_back(impl.workers.back().get());
   }
   // Every worker binds every listener with SO_REUSEPORT; the kernel spreads clients across
   // them by 5-tuple hash, so a client's packets always reach the same worker. Port 0 is
@@ -143,8 +155,7 @@ void RelayServer::start() {
   const config::ListenUrl* rfc5780_primary =
       config.rfc5780 ? config::rfc5780_primary(config.listen, *config.rfc5780) : nullptr;
   for (const auto& listen : config.listen) {
-    config::Endpoint endpoint =
-        listen.transport == config::Transport::dtls ? listen.endpoint : claim_port(listen);
+    config::Endpoint endpoint = claim_port(listen);
     for (auto& worker : impl.workers) {
       switch (listen.transport) {
         case config::Transport::udp:
@@ -157,8 +168,12 @@ void RelayServer::start() {
           endpoint = worker->listen_stream(endpoint, ClientTransport::tls, impl.tls.get());
           break;
         case config::Transport::dtls:
-          throw std::system_error(std::make_error_code(std::errc::protocol_not_supported),
-                                  "dtls:// listeners are not supported yet");
+          if (!impl.dtls) {  // the config loader requires relay.tls for dtls://
+            throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                    "dtls:// listeners need relay.tls");
+          }
+          endpoint = worker->listen_dtls(endpoint, *impl.dtls);
+          break;
       }
     }
     impl.bound.push_back({listen.transport, endpoint});

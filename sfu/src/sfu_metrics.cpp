@@ -118,7 +118,31 @@ SfuMetrics::SfuMetrics(prometheus::Registry& registry)
                          "last guest to the kernel.")
                    .Register(registry)
                    .Add({}, latency_buckets())),
+      tcp_connections_family_(counter_family(
+          registry, "podium_sfu_tcp_connections_total",
+          "ICE-TCP (RFC 6544) connections to sfu.tcp_port: accepted, or refused over the limits.")),
+      tcp_accepted_(tcp_connections_family_.Add({{"result", "accepted"}})),
+      tcp_refused_(tcp_connections_family_.Add({{"result", "refused"}})),
+      tcp_closed_family_(counter_family(registry, "podium_sfu_tcp_connections_closed_total",
+                                        "ICE-TCP connections closed, by reason.")),
+      tcp_open_family_(gauge_family(registry, "podium_sfu_tcp_connections",
+                                    "Open ICE-TCP connections: pending (no accepted check yet) "
+                                    "and bound to a session.")),
+      tcp_pending_(tcp_open_family_.Add({{"state", "pending"}})),
+      tcp_bound_(tcp_open_family_.Add({{"state", "bound"}})),
+      tcp_frames_family_(counter_family(registry, "podium_sfu_tcp_frames_total",
+                                        "RFC 4571 frames received on and queued to ICE-TCP "
+                                        "connections.")),
+      tcp_frames_in_(tcp_frames_family_.Add({{"direction", "in"}})),
+      tcp_frames_out_(tcp_frames_family_.Add({{"direction", "out"}})),
+      tcp_frames_dropped_(counter_family(registry, "podium_sfu_tcp_frames_dropped_total",
+                                         "Packets for an ICE-TCP connection dropped because its "
+                                         "write queue was full.")
+                              .Add({})),
       data_(registry) {
+  for (std::size_t i = 0; i < tcp_closed_.size(); ++i) {
+    tcp_closed_[i] = &tcp_closed_family_.Add({{"reason", to_string(static_cast<TcpClose>(i))}});
+  }
   static const char* ice_states[] = {"checking", "connected"};
   static const char* dtls_states[] = {"new", "connecting", "connected", "failed", "closed"};
   for (std::size_t i = 0; i < 2; ++i) {
@@ -180,6 +204,14 @@ void SfuMetrics::flush(WorkerCounters& c, const WorkerGauges& g) {
     c.latency_sum = 0;
     c.latency_any = false;
   }
+  add(&tcp_accepted_, c.tcp.accepted);
+  add(&tcp_refused_, c.tcp.refused);
+  for (std::size_t i = 0; i < tcp_closed_.size(); ++i) add(tcp_closed_[i], c.tcp.closed[i]);
+  add(&tcp_frames_in_, c.tcp.frames_in);
+  add(&tcp_frames_out_, c.tcp.frames_out);
+  add(&tcp_frames_dropped_, c.tcp.frames_dropped);
+  tcp_pending_.Set(static_cast<double>(g.tcp_pending));
+  tcp_bound_.Set(static_cast<double>(g.tcp_bound));
   data_.flush(c.data, g.slides_stored, g.slide_bytes);
   rooms_.Set(static_cast<double>(g.rooms));
   presenters_.Set(static_cast<double>(g.presenters));

@@ -18,6 +18,7 @@
 #include "session/session.hpp"
 #include "slides/data_counters.hpp"
 #include "slides/data_metrics.hpp"
+#include "transport/ice_tcp_counters.hpp"
 
 namespace podium::sfu {
 
@@ -66,6 +67,7 @@ struct WorkerCounters {
   double latency_sum = 0;
   bool latency_any = false;
   slides::DataCounters data;
+  TcpCounters tcp;  // ICE-TCP (RFC 6544), with sfu.tcp_port
 
   void observe_latency(double seconds);
 };
@@ -80,6 +82,8 @@ struct WorkerGauges {
   std::uint64_t slide_bytes = 0;
   // [ice connected?][dtls state]
   std::array<std::array<std::size_t, 5>, 2> sessions{};
+  std::size_t tcp_pending = 0;  // ICE-TCP connections waiting for their first check
+  std::size_t tcp_bound = 0;    // ICE-TCP connections bound to a session
 };
 
 class SfuMetrics {
@@ -123,6 +127,18 @@ class SfuMetrics {
   prometheus::Family<prometheus::Counter>& created_family_;
   std::array<prometheus::Counter*, 2> created_{};
   prometheus::Histogram& latency_;
+  prometheus::Family<prometheus::Counter>& tcp_connections_family_;
+  prometheus::Counter& tcp_accepted_;
+  prometheus::Counter& tcp_refused_;
+  prometheus::Family<prometheus::Counter>& tcp_closed_family_;
+  std::array<prometheus::Counter*, static_cast<std::size_t>(TcpClose::count)> tcp_closed_{};
+  prometheus::Family<prometheus::Gauge>& tcp_open_family_;
+  prometheus::Gauge& tcp_pending_;
+  prometheus::Gauge& tcp_bound_;
+  prometheus::Family<prometheus::Counter>& tcp_frames_family_;
+  prometheus::Counter& tcp_frames_in_;
+  prometheus::Counter& tcp_frames_out_;
+  prometheus::Counter& tcp_frames_dropped_;
   slides::DataMetrics data_;
 };
 

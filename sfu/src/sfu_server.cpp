@@ -95,6 +95,9 @@ void SfuServer::start() {
   log->info("SFU started on UDP port {}, DTLS certificate {} (sha-256 {})", impl_->port,
             files ? files->cert : std::string("generated at start"),
             impl_->dtls->fingerprint().to_sdp());
+  if (impl_->worker->tcp_port() != 0) {
+    log->info("SFU ICE-TCP (RFC 6544 passive candidate) on TCP port {}", impl_->worker->tcp_port());
+  }
   if (impl_->config.workers > 1) {
     log->warn("sfu.workers is {}, but the SFU runs one media thread (docs/sfu.md)",
               impl_->config.workers);
@@ -119,6 +122,10 @@ std::size_t SfuServer::active_sessions() {
 
 std::uint16_t SfuServer::udp_port() const {
   return impl_->port;
+}
+
+std::uint16_t SfuServer::tcp_port() const {
+  return impl_->worker ? impl_->worker->tcp_port() : 0;
 }
 
 SessionService& SfuServer::sessions() {

@@ -91,8 +91,9 @@ signaling:
 
 # uclient: each of its 2 clients sends UCLIENT_MESSAGES messages, 50 ms apart: about 10 s.
 UCLIENT_MESSAGES = 100
-ENTRY_KEYS = {"id", "user", "username", "transport", "client", "server", "relayed", "age_seconds",
-              "expires_in_seconds", "permissions", "channels", "bytes_to_peer", "bytes_to_client"}
+ENTRY_KEYS = {"id", "user", "username", "transport", "client", "server", "relayed", "relayed_additional",
+              "age_seconds", "expires_in_seconds", "permissions", "channels", "bytes_to_peer",
+              "bytes_to_client"}
 
 
 def admin(base, method, path, token=ADMIN_TOKEN, scheme="Bearer", timeout=5):

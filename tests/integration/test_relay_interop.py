@@ -673,11 +673,16 @@ class RawProtocolTest(PodiumClass):
                                 metric(before, "podium_relay_allocations_active",
                                        transport=transport), transport=transport)
 
-    def test_requested_transport_tcp_gets_442(self):
+    def test_requested_transport_unsupported_gets_442(self):
         before = self.snapshot()
         with RawClient(self.udp) as client:
-            r = client.allocate("test", "test", [(REQUESTED_TRANSPORT, bytes([6, 0, 0, 0]))])
+            # 132 is SCTP: neither UDP nor TCP (RFC 8656 section 7.2 step 3, RFC 6062 5.1).
+            r = client.allocate("test", "test", [(REQUESTED_TRANSPORT, bytes([132, 0, 0, 0]))])
             self.assert_error(r, 442, key=client.key)
+            # TCP allocations (RFC 6062) need a TCP or TLS control connection: 400 over UDP
+            # (as coturn answers; test_relay_tcp_allocations.py covers TCP allocations).
+            r = client.request(ALLOCATE, [(REQUESTED_TRANSPORT, bytes([6, 0, 0, 0]))])
+            self.assert_error(r, 400, key=client.key)
         self.grew(before, "podium_relay_responses_total", method="Allocate", code="442")
         self.unchanged(before, "podium_relay_allocations_created_total")
 

@@ -10,7 +10,6 @@ aiortc peers, prints one JSON result line, and stops what it started.
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 import unittest

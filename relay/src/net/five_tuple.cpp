@@ -10,6 +10,8 @@ const char* to_string(ClientTransport transport) {
       return "tcp";
     case ClientTransport::tls:
       return "tls";
+    case ClientTransport::dtls:
+      return "dtls";
   }
   return "udp";
 }

@@ -1,6 +1,7 @@
 // The 5-tuple that identifies a TURN allocation, and the client transports it can use.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "podium/common/socket_address.hpp"
@@ -9,8 +10,13 @@ namespace podium::relay {
 
 using podium::SocketAddress;
 
-enum class ClientTransport : std::uint8_t { udp, tcp, tls };
+enum class ClientTransport : std::uint8_t { udp, tcp, tls, dtls };
+inline constexpr std::size_t kClientTransports = 4;
 const char* to_string(ClientTransport transport);
+// UDP and DTLS carry one STUN message or ChannelData per datagram (or DTLS record).
+inline bool is_datagram(ClientTransport transport) {
+  return transport == ClientTransport::udp || transport == ClientTransport::dtls;
+}
 
 // RFC 8656 section 2: the 5-tuple (client address, server address, transport protocol) that
 // identifies an allocation.

@@ -14,10 +14,11 @@ enum class StreamClose : std::uint8_t {
   tls_handshake_failed,  // tls://: not TLS, or the handshake failed
   idle_timeout,          // no complete frame and no allocation for the idle timeout
   write_error,
-  proxy_protocol_error,  // relay.proxy_protocol: no valid PROXY v2 header first, or its 5-tuple
-                         // is already in use on this worker
-  terminated,            // the admin API ended the allocation it carried
-  shutdown,              // the relay stopped
+  proxy_protocol_error,    // relay.proxy_protocol: no valid PROXY v2 header first, or its 5-tuple
+                           // is already in use on this worker
+  terminated,              // the admin API ended the allocation it carried
+  peer_connection_closed,  // RFC 6062 client data connection: its peer connection ended
+  shutdown,                // the relay stopped
   count
 };
 const char* to_string(StreamClose reason);

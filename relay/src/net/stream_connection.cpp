@@ -1,5 +1,7 @@
 #include "net/stream_connection.hpp"
 
+#include <utility>
+
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
@@ -124,7 +126,9 @@ void StreamConnection::arm_idle_timer() {
     if (ec || !self || self->closed_) return;
     // Idle and without an allocation: nothing keeps the connection (an allocation's lifetime
     // is enforced by the worker, so a client that only receives is not cut off here).
-    if (!self->active_ && !self->worker_.has_allocation(self->tuple_)) {
+    // An RFC 6062 client data connection may be idle as long as its peer connection is.
+    if (!self->active_ && !self->raw_ && !self->held_ &&
+        !self->worker_.has_allocation(self->tuple_)) {
       return self->close(StreamClose::idle_timeout);
     }
     self->active_ = false;
@@ -144,6 +148,15 @@ void StreamConnection::on_read(const boost::system::error_code& ec, std::size_t 
   if (closed_) return;
   if (ec) return close(StreamClose::peer_closed);
   filled_ += n;
+  if (raw_) {
+    // RFC 6062 section 5.4: raw bytes for the peer; reading resumes when they are written.
+    raw_->on_raw_bytes(std::span<const std::uint8_t>(read_buffer_.data(), filled_));
+    return;
+  }
+  process_frames();
+}
+
+void StreamConnection::process_frames() {
   std::size_t offset = 0;
   // RFC 8656 section 12.5: split the stream into STUN messages and padded ChannelData frames.
   while (offset < filled_) {
@@ -158,12 +171,44 @@ void StreamConnection::on_read(const boost::system::error_code& ec, std::size_t 
     worker_.on_stream_frame(*this, buffered.first(*length));
     if (closed_) return;
     offset += *length;
+    if (held_) break;
   }
   if (offset > 0) {
     std::memmove(read_buffer_.data(), read_buffer_.data() + offset, filled_ - offset);
     filled_ -= offset;
   }
+  if (held_) return;  // release_hold() or start_raw() goes on
   read();
+}
+
+void StreamConnection::release_hold() {
+  if (!held_ || closed_) return;
+  held_ = false;
+  process_frames();
+}
+
+void StreamConnection::start_raw(std::shared_ptr<RawSink> sink) {
+  if (closed_) return;
+  held_ = false;
+  raw_ = std::move(sink);
+  // Bytes the client sent after the ConnectionBind request already belong to the peer.
+  if (filled_ > 0) {
+    raw_->on_raw_bytes(std::span<const std::uint8_t>(read_buffer_.data(), filled_));
+    return;
+  }
+  read();
+}
+
+void StreamConnection::resume_raw() {
+  if (closed_) return;
+  filled_ = 0;
+  read();
+}
+
+void StreamConnection::close_when_flushed(StreamClose reason) {
+  if (closed_) return;
+  if (pending_.empty() && !write_in_flight_) return close(reason);
+  close_when_flushed_ = reason;
 }
 
 void StreamConnection::send(std::span<const std::uint8_t> head,
@@ -191,6 +236,10 @@ void StreamConnection::write() {
                 self->writing_.clear();
                 if (ec) return self->close(StreamClose::write_error);
                 self->write();
+                if (!self->write_in_flight_ && self->close_when_flushed_) {
+                  return self->close(*self->close_when_flushed_);
+                }
+                if (self->raw_) self->raw_->on_raw_writable();
               });
 }
 
@@ -212,6 +261,8 @@ const char* to_string(StreamClose reason) {
       return "proxy_protocol_error";
     case StreamClose::terminated:
       return "terminated";
+    case StreamClose::peer_connection_closed:
+      return "peer_connection_closed";
     case StreamClose::shutdown:
     case StreamClose::count:
       break;
@@ -229,6 +280,7 @@ void StreamConnection::close(StreamClose reason) {
   socket.close(ec);
   // Keep this object alive until the worker has dropped its reference and pending handlers ran.
   auto self = shared_from_this();
+  if (raw_) std::exchange(raw_, nullptr)->on_raw_closed();
   worker_.on_stream_closed(*this, reason);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +25,18 @@ class Worker;
 
 class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
  public:
+  // RFC 6062 section 5.4: after a successful ConnectionBind the connection is a client data
+  // connection and carries raw bytes to and from one peer data connection (turn/tcp_relay).
+  class RawSink {
+   public:
+    // Bytes from the client; reading pauses until resume_raw() (their memory stays valid).
+    virtual void on_raw_bytes(std::span<const std::uint8_t> bytes) = 0;
+    virtual void on_raw_writable() = 0;  // a write finished: write_room() grew
+    virtual void on_raw_closed() = 0;    // the connection ended
+   protected:
+    ~RawSink() = default;
+  };
+
   static std::shared_ptr<StreamConnection> create(Worker& worker,
                                                   boost::asio::ip::tcp::socket socket,
                                                   boost::asio::ssl::context* tls,
@@ -40,6 +53,20 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   // Ends the connection (and with it any allocation it carries); counted by `reason`.
   void close(StreamClose reason);
   const FiveTuple& tuple() const { return tuple_; }
+  bool closed() const { return closed_; }
+
+  // RFC 6062 ConnectionBind: hold() stops framing after the current frame (the answer comes
+  // from another worker); release_hold() goes on with STUN framing, start_raw() switches to
+  // raw bytes for `sink` (bytes already buffered are delivered first).
+  void hold() { held_ = true; }
+  bool held_or_raw() const { return held_ || raw_ != nullptr; }
+  void release_hold();
+  void start_raw(std::shared_ptr<RawSink> sink);
+  void resume_raw();  // the sink is done with the bytes it was given
+  // Free space in the write buffer (a raw sink reads no more than this from its peer).
+  std::size_t write_room() const { return kWriteBuffer - pending_.size(); }
+  // Closes once everything queued is written.
+  void close_when_flushed(StreamClose reason);
 
  private:
   void read_proxy_header();
@@ -47,6 +74,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   void handshake();  // tls://: the TLS handshake, then read(); tcp://: read()
   void read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
+  void process_frames();  // frames in read_buffer_, then read() unless held
   void write();
   void arm_idle_timer();
   template <typename Handler>
@@ -74,9 +102,12 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::vector<std::uint8_t> writing_;
   bool write_in_flight_ = false;
   bool closed_ = false;
-  bool active_ = false;          // saw a complete frame since the idle timer was last armed
-  bool first_period_ = true;     // the idle timer runs kFirstFrameTimeout, not kIdleTimeout
-  bool proxy_protocol_ = false;  // a PROXY protocol v2 header is still expected
+  bool active_ = false;           // saw a complete frame since the idle timer was last armed
+  bool first_period_ = true;      // the idle timer runs kFirstFrameTimeout, not kIdleTimeout
+  bool proxy_protocol_ = false;   // a PROXY protocol v2 header is still expected
+  bool held_ = false;             // a ConnectionBind waits for its answer
+  std::shared_ptr<RawSink> raw_;  // RFC 6062 client data connection: the pipe to the peer
+  std::optional<StreamClose> close_when_flushed_;
 };
 
 }  // namespace podium::relay

@@ -20,11 +20,14 @@ namespace podium::relay {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 class StreamConnection;
+class DtlsSession;
 
-// How replies reach the client: through the UDP listener socket, or a TCP/TLS connection.
+// How replies reach the client: through the UDP listener socket, a TCP/TLS connection, or a
+// DTLS session (encrypted, on its dtls:// listener's socket).
 struct ClientLink {
   int udp_fd = -1;
   StreamConnection* stream = nullptr;
+  DtlsSession* dtls = nullptr;
 };
 
 // RFC 8656 section 9: permissions are per peer IP address, the port is ignored.
@@ -41,7 +44,7 @@ struct ChannelBinding {
 };
 
 struct Allocation {
-  Allocation(boost::asio::io_context& io) : relay_socket(io) {}
+  Allocation(boost::asio::io_context& io) : relay_socket(io), additional_socket(io) {}
 
   std::string id;  // short random id carried by log lines
   FiveTuple five_tuple;
@@ -53,14 +56,35 @@ struct Allocation {
   stun::TransactionId allocate_transaction{};  // to answer a retransmitted Allocate (7.2)
   boost::asio::ip::udp::socket relay_socket;
   SocketAddress relayed_address;  // as advertised in XOR-RELAYED-ADDRESS
+  // RFC 6062: a TCP allocation (REQUESTED-TRANSPORT 6); its listening socket and peer
+  // connections live in the worker's TcpRelay, relay_socket stays closed.
+  bool tcp = false;
+  // RFC 8656 section 7.2 (ADDITIONAL-ADDRESS-FAMILY): a dual-stack allocation also has an IPv6
+  // relayed transport address. Each peer is reached through the socket of its own family; a
+  // Refresh with LIFETIME 0 and REQUESTED-ADDRESS-FAMILY closes one of the two (section 7.3).
+  boost::asio::ip::udp::socket additional_socket;
+  SocketAddress additional_address;
   SteadyTime expires;
   std::chrono::system_clock::time_point created;
   std::vector<Permission> permissions;
   std::vector<ChannelBinding> channels;
   policy::TokenBucket bandwidth;
   bool reading = false;
+  std::string mobility_ticket;  // RFC 8016: empty unless requested (and relay.mobility is on)
   std::uint64_t bytes_to_peer = 0;
   std::uint64_t bytes_to_client = 0;
+
+  // Whether a relayed socket of that family is open: peers of another family get a 443 (RFC 8656
+  // sections 9.2 and 12.2) and Send indications to them are dropped (section 11.2).
+  bool serves(bool v6) const {
+    return ((relay_socket.is_open() || tcp) && relayed_address.is_v6() == v6) ||
+           (additional_socket.is_open() && additional_address.is_v6() == v6);
+  }
+  // The relayed socket peers of that family are reached through (call serves() first).
+  boost::asio::ip::udp::socket& socket_for(bool v6) {
+    return additional_socket.is_open() && additional_address.is_v6() == v6 ? additional_socket
+                                                                           : relay_socket;
+  }
 
   Permission* find_permission(const SocketAddress& peer) {
     for (auto& p : permissions) {

@@ -71,8 +71,8 @@ void Worker::handle_send_indication(const Inbound& in, Allocation& allocation) {
 
 void Worker::handle_channel_data(Allocation& allocation, std::span<const std::uint8_t> bytes) {
   // Section 12.4: over TCP/TLS frames are padded; over UDP padding is optional.
-  auto framing = allocation.five_tuple.transport == ClientTransport::udp ? stun::Framing::kDatagram
-                                                                         : stun::Framing::kStream;
+  auto framing = is_datagram(allocation.five_tuple.transport) ? stun::Framing::kDatagram
+                                                              : stun::Framing::kStream;
   auto channel_data = stun::parse_channel_data(bytes, framing);
   if (!channel_data) {
     ++counters_.drops[static_cast<std::size_t>(Drop::malformed)];
@@ -98,8 +98,9 @@ void Worker::send_to_peer(Allocation& allocation, const SocketAddress& peer,
     ++counters_.drops[static_cast<std::size_t>(Drop::bandwidth)];
     return;
   }
+  // A dual-stack allocation sends through the relayed socket of the peer's family.
   auto& entry = send_->next();
-  entry.fd = allocation.relay_socket.native_handle();
+  entry.fd = allocation.socket_for(peer.is_v6()).native_handle();
   entry.destination = peer;
   entry.payload = payload;
   send_->commit();
@@ -120,7 +121,7 @@ void Worker::relay_to_client(Allocation& allocation, const SocketAddress& peer,
     ++counters_.drops[static_cast<std::size_t>(Drop::bandwidth)];
     return;
   }
-  const bool stream = allocation.five_tuple.transport != ClientTransport::udp;
+  const bool stream = !is_datagram(allocation.five_tuple.transport);
   std::array<std::uint8_t, 64> head{};
   std::span<const std::uint8_t> header;
   std::size_t padding = 0;

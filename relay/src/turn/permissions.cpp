@@ -32,15 +32,15 @@ bool Worker::check_peer(const Inbound& in, const stun::Address& peer) {
 void Worker::handle_create_permission(const Inbound& in, Allocation& allocation) {
   const auto& message = in.message;
   // Section 9.2 step 1: at least one XOR-PEER-ADDRESS, each decodable (else 400) and of the
-  // allocation's address family (else 443); every one must be acceptable (else 403) before any
-  // is installed.
+  // family of one of the allocation's relayed addresses (else 443); every one must be acceptable
+  // (else 403) before any is installed.
   std::array<SocketAddress, stun::MessageView::kMaxAttributes> peers;
   std::size_t count = 0;
   for (auto attribute : message.find_all(stun::AttributeType::kXorPeerAddress)) {
     auto peer = stun::decode_xor_address(attribute, message.transaction_id());
     if (!peer) return reply_error(in, 400, &allocation.key);
     auto address = peer->normalized();
-    if (address.ip.is_v6() != allocation.relayed_address.is_v6()) {
+    if (!allocation.serves(address.ip.is_v6())) {
       return reply_error(in, 443, &allocation.key);
     }
     if (!check_peer(in, address)) return reply_error(in, 403, &allocation.key);
@@ -84,7 +84,7 @@ void Worker::handle_channel_bind(const Inbound& in, Allocation& allocation) {
   auto decoded = stun::decode_xor_address(*peer_attr, message.transaction_id());
   if (!decoded) return reply_error(in, 400, &allocation.key);
   auto address = decoded->normalized();
-  if (address.ip.is_v6() != allocation.relayed_address.is_v6()) {
+  if (!allocation.serves(address.ip.is_v6())) {
     return reply_error(in, 443, &allocation.key);
   }
   if (!check_peer(in, address)) return reply_error(in, 403, &allocation.key);

@@ -58,7 +58,7 @@ const char* drop_label(Drop drop) {
   return "other";
 }
 
-constexpr const char* kTransports[] = {"udp", "tcp", "tls"};
+constexpr const char* kTransports[kClientTransports] = {"udp", "tcp", "tls", "dtls"};
 
 }  // namespace
 
@@ -116,7 +116,7 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
                        .Name("podium_relay_binding_requests_total")
                        .Help("STUN Binding requests answered, by client transport.")
                        .Register(registry);
-  for (std::size_t i = 0; i < 3; ++i) {
+  for (std::size_t i = 0; i < kClientTransports; ++i) {
     allocations_active_[i] = &active.Add({{"transport", kTransports[i]}});
     allocations_created_[i] = &created.Add({{"transport", kTransports[i]}});
     listener_errors_[i] = &errors.Add({{"transport", kTransports[i]}});
@@ -142,8 +142,8 @@ RelayMetrics::RelayMetrics(prometheus::Registry& registry) {
   auto& closed = prometheus::BuildCounter()
                      .Name("podium_relay_connections_closed_total")
                      .Help(
-                         "TCP/TLS client connections the relay saw end, by client transport "
-                         "and reason.")
+                         "TCP/TLS connections and DTLS sessions of clients that ended, by client "
+                         "transport and reason.")
                      .Register(registry);
   for (std::size_t t = 0; t < connections_closed_.size(); ++t) {
     for (std::size_t r = 0; r < connections_closed_[t].size(); ++r) {
@@ -215,7 +215,9 @@ void RelayMetrics::flush(WorkerCounters& c) {
   add(bytes_[0], c.bytes_client_to_peer);
   add(packets_[1], c.packets_peer_to_client);
   add(bytes_[1], c.bytes_peer_to_client);
-  for (std::size_t i = 0; i < 3; ++i) add(binding_requests_[i], c.binding_requests[i]);
+  for (std::size_t i = 0; i < kClientTransports; ++i) {
+    add(binding_requests_[i], c.binding_requests[i]);
+  }
   for (std::size_t i = 0; i < auth_failures_.size(); ++i)
     add(auth_failures_[i], c.auth_failures[i]);
   for (std::size_t i = 0; i < drops_.size(); ++i) add(drops_[i], c.drops[i]);

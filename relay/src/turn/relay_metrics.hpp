@@ -59,7 +59,7 @@ struct WorkerCounters {
   std::uint64_t bytes_client_to_peer = 0;
   std::uint64_t packets_peer_to_client = 0;
   std::uint64_t bytes_peer_to_client = 0;
-  std::array<std::uint64_t, 3> binding_requests{};  // by ClientTransport
+  std::array<std::uint64_t, kClientTransports> binding_requests{};  // by ClientTransport
   std::array<std::uint64_t, static_cast<std::size_t>(AuthFailure::count)> auth_failures{};
   std::array<std::uint64_t, static_cast<std::size_t>(Drop::count)> drops{};
   std::array<std::uint64_t, kPeerRefusalReasons> peer_refusals{};
@@ -96,21 +96,22 @@ class RelayMetrics {
  private:
   std::array<std::array<prometheus::Counter*, kResponseCodes.size()>, kResponseMethods.size()>
       responses_{};
-  std::array<prometheus::Gauge*, 3> allocations_active_{};
-  std::array<prometheus::Counter*, 3> allocations_created_{};
+  std::array<prometheus::Gauge*, kClientTransports> allocations_active_{};
+  std::array<prometheus::Counter*, kClientTransports> allocations_created_{};
   prometheus::Counter* allocations_expired_;
   prometheus::Counter* allocations_deleted_;
   prometheus::Counter* allocations_terminated_ = nullptr;
-  std::array<std::array<prometheus::Counter*, static_cast<std::size_t>(StreamClose::count)>, 3>
+  std::array<std::array<prometheus::Counter*, static_cast<std::size_t>(StreamClose::count)>,
+             kClientTransports>
       connections_closed_{};
   prometheus::Gauge* permissions_active_;
   prometheus::Gauge* channels_active_;
   prometheus::Counter* quota_user_;
   prometheus::Counter* quota_total_;
-  std::array<prometheus::Counter*, 3> listener_errors_{};
+  std::array<prometheus::Counter*, kClientTransports> listener_errors_{};
   std::array<prometheus::Counter*, 2> packets_{};
   std::array<prometheus::Counter*, 2> bytes_{};
-  std::array<prometheus::Counter*, 3> binding_requests_{};
+  std::array<prometheus::Counter*, kClientTransports> binding_requests_{};
   std::array<prometheus::Counter*, static_cast<std::size_t>(AuthFailure::count)> auth_failures_{};
   std::array<prometheus::Counter*, static_cast<std::size_t>(Drop::count)> drops_{};
   std::array<prometheus::Counter*, kPeerRefusalReasons> peer_refusals_{};

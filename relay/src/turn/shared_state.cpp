@@ -96,6 +96,8 @@ SharedState::SharedState(const config::RelayConfig& relay, monitoring::Metrics& 
       quota(relay.max_allocations, relay.user_quota),
       relay_addresses(relay_bind_addresses(relay), relay.relay_ports),
       metrics(registry.registry()),
+      tcp_metrics(registry.registry()),
+      mobility(registry.registry()),
       external_ip(relay.external_ip) {
   nonces = std::make_unique<auth::NonceIssuer>(relay.nonce_lifetime);
   policy_ = std::make_shared<const RelayPolicy>(relay);

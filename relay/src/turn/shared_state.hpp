@@ -22,9 +22,13 @@
 #include "podium/monitoring/metrics.hpp"
 #include "policy/allocation_quota.hpp"
 #include "policy/peer_policy.hpp"
+#include "turn/mobility.hpp"
 #include "turn/relay_metrics.hpp"
+#include "turn/tcp_relay_metrics.hpp"
 
 namespace podium::relay {
+
+class Worker;
 
 // Hands out relayed transport addresses: (address, port) pairs from the relay addresses
 // (relay.relay_ip, one or a list) and relay.relay_ports, round robin across workers. Consecutive
@@ -103,6 +107,11 @@ struct SharedState {
   RelayAddressPool relay_addresses;  // relayed sockets bind to these
   PortReservations reservations;
   RelayMetrics metrics;
+  TcpRelayMetrics tcp_metrics;  // RFC 6062 TCP allocations
+  MobilityTickets mobility;     // RFC 8016 (relay.mobility)
+  // Every worker, set before they start: an RFC 6062 ConnectionBind may reach another worker
+  // than the one holding its peer connection (turn/tcp_relay.cpp).
+  std::vector<Worker*> workers;
   // XOR-RELAYED-ADDRESS carries this when set (relay.external_ip, single relay address only);
   // else the address the relayed socket is bound to.
   std::optional<boost::asio::ip::address> external_ip;

@@ -6,10 +6,12 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
+#include "net/dtls_listener.hpp"
 #include "net/stream_connection.hpp"
 #include "podium/common/random.hpp"
 #include "podium/monitoring/logging.hpp"
 #include "podium/stun/channel_data.hpp"
+#include "turn/tcp_relay.hpp"
 
 namespace podium::relay {
 
@@ -39,6 +41,7 @@ Worker::Worker(unsigned index, SharedState& shared)
       send_(std::make_unique<SendBatch>()) {
   random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&transaction_salt_), 4));
   refresh_policy();
+  tcp_relay_ = std::make_unique<TcpRelay>(*this);
 }
 
 void Worker::refresh_policy() {
@@ -90,8 +93,16 @@ config::Endpoint Worker::listen_stream(const config::Endpoint& endpoint, ClientT
   return {bound.address(), bound.port()};
 }
 
+config::Endpoint Worker::listen_dtls(const config::Endpoint& endpoint, DtlsServer& dtls) {
+  auto listener = std::make_unique<DtlsListener>(*this, io_, dtls);
+  auto bound = listener->bind(endpoint);
+  dtls_listeners_.push_back(std::move(listener));
+  return bound;
+}
+
 void Worker::start() {
   for (auto& listener : udp_listeners_) arm_udp(*listener);
+  for (auto& listener : dtls_listeners_) listener->start();
   for (auto& listener : stream_listeners_) accept(*listener);
   tick_.expires_after(std::chrono::seconds(1));
   tick_.async_wait([this](const boost::system::error_code& ec) {
@@ -114,7 +125,9 @@ void Worker::stop() {
     // Closing connections calls back on_stream_closed, which deletes their allocations.
     auto connections = connections_;
     for (auto& [raw, connection] : connections) connection->close(StreamClose::shutdown);
+    for (auto& listener : dtls_listeners_) listener->close();  // ends sessions and allocations
     while (!allocations_.empty()) delete_allocation(*allocations_.begin()->second, "shutdown");
+    tcp_relay_->shutdown();
     shared_.metrics.flush(counters_);
     io_.stop();
   });
@@ -158,17 +171,20 @@ void Worker::on_udp_readable(UdpListener& listener) {
   arm_udp(listener);
 }
 
-void Worker::arm_relay(Allocation& allocation) {
-  allocation.relay_socket.async_wait(udp::socket::wait_read,
-                                     [this, tuple = allocation.five_tuple](const auto& ec) {
-                                       if (ec) return;
-                                       // The allocation may be gone by now: look it up again.
-                                       if (auto* a = find_allocation(tuple)) on_relay_readable(*a);
-                                     });
+void Worker::arm_relay(Allocation& allocation, bool additional) {
+  auto& socket = additional ? allocation.additional_socket : allocation.relay_socket;
+  socket.async_wait(udp::socket::wait_read,
+                    [this, tuple = allocation.five_tuple, additional](const auto& ec) {
+                      if (ec) return;
+                      // The allocation may be gone by now: look it up again.
+                      if (auto* a = find_allocation(tuple)) on_relay_readable(*a, additional);
+                    });
 }
 
-void Worker::on_relay_readable(Allocation& allocation) {
-  const int fd = allocation.relay_socket.native_handle();
+void Worker::on_relay_readable(Allocation& allocation, bool additional) {
+  auto& socket = additional ? allocation.additional_socket : allocation.relay_socket;
+  if (!socket.is_open()) return;  // closed by a Refresh (section 7.3) meanwhile
+  const int fd = socket.native_handle();
   now_ = std::chrono::steady_clock::now();
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     int n = recv_->receive(fd);
@@ -184,7 +200,7 @@ void Worker::on_relay_readable(Allocation& allocation) {
     flush();
     if (n < static_cast<int>(kRecvBatch)) break;
   }
-  arm_relay(allocation);
+  arm_relay(allocation, additional);
 }
 
 void Worker::accept(StreamListener& listener) {
@@ -227,6 +243,21 @@ void Worker::on_stream_closed(StreamConnection& connection, StreamClose reason) 
     claimed_tuples_.erase(claimed);
   }
   connections_.erase(&connection);
+}
+
+void Worker::on_dtls_record(DtlsSession& session, std::span<const std::uint8_t> record) {
+  now_ = std::chrono::steady_clock::now();
+  handle_client_message(session.tuple(), ClientLink{-1, nullptr, &session}, record);
+  flush();
+}
+
+void Worker::on_dtls_closed(DtlsSession& session, StreamClose reason) {
+  shared_.metrics.connection_closed(ClientTransport::dtls, reason).Increment();
+  // RFC 8656 section 5: like a TCP/TLS connection, the DTLS association ends the allocation.
+  auto* allocation = find_allocation(session.tuple());
+  if (allocation && allocation->link.dtls == &session) {
+    delete_allocation(*allocation, "DTLS session closed");
+  }
 }
 
 bool Worker::claim_tuple(StreamConnection& connection) {
@@ -279,7 +310,11 @@ void Worker::handle_stun(const Inbound& in) {
   if (cls == stun::Class::kIndication) {
     // RFC 8489 section 6.3.2: indications are never answered; unknown ones are dropped.
     if (method == stun::Method::kSend) {
-      if (auto* allocation = find_allocation(in.tuple)) {
+      auto* allocation = find_allocation(in.tuple);
+      if (allocation && allocation->tcp) {
+        // RFC 6062 section 5.1: a TCP allocation relays through connections, not Send.
+        ++counters_.drops[static_cast<std::size_t>(Drop::malformed)];
+      } else if (allocation) {
         handle_send_indication(in, *allocation);
       } else {
         ++counters_.drops[static_cast<std::size_t>(Drop::no_allocation)];
@@ -304,10 +339,16 @@ void Worker::handle_stun(const Inbound& in) {
       return;
     case stun::Method::kRefresh:
     case stun::Method::kCreatePermission:
-    case stun::Method::kChannelBind: {
+    case stun::Method::kChannelBind:
+    case stun::Method::kConnect: {
       auto auth = authenticate(in);
       if (!auth) return;
       auto* allocation = find_allocation(in.tuple);
+      // RFC 8016 section 3.2: a Refresh with a MOBILITY-TICKET from a new 5-tuple.
+      if (!allocation && method == stun::Method::kRefresh && policy_->config.mobility &&
+          in.message.has(stun::AttributeType::kMobilityTicket)) {
+        return handle_mobility_refresh(in, *auth);
+      }
       // RFC 8656 sections 7.3, 9.2, 11.2: no allocation for this 5-tuple is a 437.
       if (!allocation) return reply_error(in, 437, &auth->key);
       // RFC 8656 section 5: requests on an allocation must use the same credentials (441).
@@ -319,8 +360,14 @@ void Worker::handle_stun(const Inbound& in) {
       if (method == stun::Method::kCreatePermission) {
         return handle_create_permission(in, *allocation);
       }
+      if (method == stun::Method::kConnect) return tcp_relay_->handle_connect(in, *allocation);
+      // RFC 6062 section 5.1: no channels on a TCP allocation (400).
+      if (allocation->tcp) return reply_error(in, 400, &auth->key);
       return handle_channel_bind(in, *allocation);
     }
+    case stun::Method::kConnectionBind:
+      tcp_relay_->handle_connection_bind(in);
+      return;
     default:
       // RFC 8489 section 6.3.1: a request with an unknown method is answered with 400.
       reply_error(in, 400);
@@ -336,6 +383,12 @@ void Worker::send_to_client(const ClientLink& link, const SocketAddress& client,
                             std::span<const std::uint8_t> payload, std::size_t padding) {
   if (link.stream) {
     link.stream->send(head, payload, padding);
+    return;
+  }
+  if (link.dtls) {
+    if (!link.dtls->send(head, payload, padding)) {
+      ++counters_.drops[static_cast<std::size_t>(Drop::send_error)];
+    }
     return;
   }
   auto& entry = send_->next();
@@ -380,6 +433,9 @@ void Worker::delete_allocation(Allocation& allocation, const char* why) {
   shared_.quota.release(allocation.quota_user);
   boost::system::error_code ec;
   allocation.relay_socket.close(ec);
+  allocation.additional_socket.close(ec);
+  if (!allocation.mobility_ticket.empty()) shared_.mobility.erase(allocation.mobility_ticket);
+  if (allocation.tcp) tcp_relay_->on_allocation_deleted(allocation);
   allocations_.erase(allocation.five_tuple);
 }
 
@@ -394,7 +450,10 @@ void Worker::describe_allocations(std::vector<AllocationInfo>& out) const {
     info.transport = to_string(tuple.transport);
     info.client = tuple.client.to_string();
     info.server = tuple.server.to_string();
-    info.relayed = allocation->relayed_address.to_string();
+    if (allocation->relay_socket.is_open()) info.relayed = allocation->relayed_address.to_string();
+    if (allocation->additional_socket.is_open()) {
+      info.relayed_additional = allocation->additional_address.to_string();
+    }
     info.age_seconds =
         std::chrono::duration_cast<std::chrono::seconds>(wall - allocation->created).count();
     info.expires_in_seconds =
@@ -416,12 +475,14 @@ std::size_t Worker::terminate_allocations(const std::string& user) {
   }
   for (auto* allocation : doomed) {
     StreamConnection* stream = allocation->link.stream;
+    DtlsSession* dtls = allocation->link.dtls;
     shared_.metrics.allocations_terminated().Increment();
     log::with(*log::get("relay"), spdlog::level::info, "allocation", allocation->id,
               "terminated by the admin API (user {})", user);
     delete_allocation(*allocation, "terminated");
     // RFC 8656 section 5: over TCP/TLS the connection and the allocation end together.
     if (stream) stream->close(StreamClose::terminated);
+    if (dtls) dtls->close(StreamClose::terminated);
   }
   return doomed.size();
 }

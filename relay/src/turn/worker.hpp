@@ -32,8 +32,19 @@ using net::kRecvBatch;
 using net::RecvBatch;
 
 class StreamConnection;
+class TcpRelay;
+class DtlsListener;
+class DtlsServer;
+class DtlsSession;
+
+// RFC 8656 sections 7.2 and 7.3: the lifetime granted for a request's LIFETIME (default and
+// maximum from relay.default_lifetime / relay.max_lifetime).
+std::chrono::seconds granted_lifetime(const config::RelayConfig& config,
+                                      const stun::MessageView& message);
 
 class Worker {
+  friend class TcpRelay;  // RFC 6062 TCP allocations (turn/tcp_relay.cpp)
+
  public:
   Worker(unsigned index, SharedState& shared);
   ~Worker();
@@ -47,6 +58,8 @@ class Worker {
   config::Endpoint listen_udp(const config::Endpoint& endpoint, int rfc5780_role = -1);
   config::Endpoint listen_stream(const config::Endpoint& endpoint, ClientTransport transport,
                                  boost::asio::ssl::context* tls);
+  // dtls:// (TURN over DTLS): a UDP socket with SO_REUSEPORT whose sessions `dtls` secures.
+  config::Endpoint listen_dtls(const config::Endpoint& endpoint, DtlsServer& dtls);
 
   void start();  // spawns the thread
   void stop();   // thread-safe; closes everything and lets the thread finish
@@ -58,6 +71,9 @@ class Worker {
   // Called by StreamConnection (same thread).
   void on_stream_frame(StreamConnection& connection, std::span<const std::uint8_t> frame);
   void on_stream_closed(StreamConnection& connection, StreamClose reason);
+  // Called by DtlsListener (same thread): one decrypted record; a session that ended.
+  void on_dtls_record(DtlsSession& session, std::span<const std::uint8_t> record);
+  void on_dtls_closed(DtlsSession& session, StreamClose reason);
   WorkerCounters& counters() { return counters_; }
   bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
   // relay.proxy_protocol: records the 5-tuple a connection's PROXY header gave it; false when a
@@ -97,8 +113,9 @@ class Worker {
   // Receive loops.
   void arm_udp(UdpListener& listener);
   void on_udp_readable(UdpListener& listener);
-  void arm_relay(Allocation& allocation);
-  void on_relay_readable(Allocation& allocation);
+  // `additional`: the IPv6 socket of a dual-stack allocation (ADDITIONAL-ADDRESS-FAMILY).
+  void arm_relay(Allocation& allocation, bool additional = false);
+  void on_relay_readable(Allocation& allocation, bool additional);
   void accept(StreamListener& listener);
   void on_tick();
 
@@ -108,7 +125,27 @@ class Worker {
   void handle_stun(const Inbound& in);
   void handle_binding(const Inbound& in);
   void handle_allocate(const Inbound& in);
+  // Binds `socket` to a free (address, port) of that family from relay.relay_ip x
+  // relay.relay_ports; with `reserve_next` also reserves port + 1 (EVEN-PORT's R bit).
+  bool bind_relayed_socket(boost::asio::ip::udp::socket& socket, bool v6, bool even_port,
+                           bool reserve_next, std::optional<std::uint64_t>& new_reservation);
   void handle_refresh(const Inbound& in, Allocation& allocation);
+  // Closes one relayed socket of a dual-stack allocation and drops its family's permissions and
+  // channels (Refresh with LIFETIME 0 and REQUESTED-ADDRESS-FAMILY, RFC 8656 section 7.3).
+  void close_relayed_family(Allocation& allocation, bool v6);
+
+  // RFC 8016 mobility (turn/mobility.cpp). A Refresh with MOBILITY-TICKET from a 5-tuple without
+  // an allocation: asks the ticket's worker to hand the allocation over.
+  void handle_mobility_refresh(const Inbound& in, const Authenticated& auth);
+  // On the allocation's worker: detaches it (its relayed sockets' descriptors released) and
+  // posts it to `to`, or tells `to` why not.
+  void release_for_move(std::string ticket, FiveTuple from, std::string username, Worker& to);
+  // On the receiving worker: installs a released allocation under the waiting request's 5-tuple
+  // and answers that request (and its retransmissions).
+  void adopt_moved(std::string ticket, std::unique_ptr<Allocation> allocation, int fd,
+                   int additional_fd);
+  void move_failed(const std::string& ticket, MobilityResult result);
+  void answer_mobility_refresh(const PendingMove& move, const Allocation* allocation, int error);
   void handle_create_permission(const Inbound& in, Allocation& allocation);
   void handle_channel_bind(const Inbound& in, Allocation& allocation);
   void handle_send_indication(const Inbound& in, Allocation& allocation);
@@ -156,9 +193,12 @@ class Worker {
   // relay.rfc5780: this worker's sockets of the four roles (all set, or none).
   std::array<UdpListener*, 4> rfc5780_{};
   std::vector<std::unique_ptr<StreamListener>> stream_listeners_;
+  std::vector<std::unique_ptr<DtlsListener>> dtls_listeners_;
   std::unordered_map<StreamConnection*, std::shared_ptr<StreamConnection>> connections_;
   // relay.proxy_protocol: the 5-tuples connections took from their PROXY headers.
   std::unordered_map<FiveTuple, StreamConnection*, FiveTupleHash> claimed_tuples_;
+  // RFC 8016: Refreshes waiting for another worker to hand over their allocation, by ticket.
+  std::unordered_map<std::string, std::unique_ptr<PendingMove>> pending_moves_;
   std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> allocations_;
   policy::SourceRateLimiter unauthenticated_limiter_;
   WorkerCounters counters_;
@@ -169,6 +209,8 @@ class Worker {
   std::uint64_t transaction_counter_ = 0;
   std::uint32_t transaction_salt_ = 0;
   bool stopping_ = false;
+  // Last, so its sockets close before the io_context goes.
+  std::unique_ptr<TcpRelay> tcp_relay_;
 };
 
 }  // namespace podium::relay

@@ -80,6 +80,10 @@ std::string_view attribute_name(AttributeType type) {
       return "OTHER-ADDRESS";
     case AttributeType::kMobilityTicket:
       return "MOBILITY-TICKET";
+    case AttributeType::kAdditionalAddressFamilyDraft:
+      return "ADDITIONAL-ADDRESS-FAMILY (draft)";
+    case AttributeType::kAddressErrorCodeDraft:
+      return "ADDRESS-ERROR-CODE (draft)";
   }
   return "UNKNOWN";
 }

@@ -180,7 +180,8 @@ MessageBuilder& MessageBuilder::add_error_code(uint16_t code, std::string_view r
 
 // RFC 8656 §18.12: family, reserved, class, number, reason phrase.
 MessageBuilder& MessageBuilder::add_address_error_code(AddressFamily family, uint16_t code,
-                                                       std::string_view reason) {
+                                                       std::string_view reason,
+                                                       AttributeType type) {
   if (!valid_error_code(code)) {
     set_error("error code out of range");
     return *this;
@@ -189,7 +190,7 @@ MessageBuilder& MessageBuilder::add_address_error_code(AddressFamily family, uin
     set_error("reason phrase too long");
     return *this;
   }
-  if (uint8_t* out = append(AttributeType::kAddressErrorCode, 4 + reason.size())) {
+  if (uint8_t* out = append(type, 4 + reason.size())) {
     out[0] = static_cast<uint8_t>(family);
     out[1] = 0;
     out[2] = static_cast<uint8_t>(code / 100);

@@ -121,7 +121,7 @@ FanOutResult Room::forward_audio(const rtp::RtpHeader& header,
       guest->mark_closing(CloseReason::srtp_failed);
       continue;  // entry not committed: the slot is reused
     }
-    entry.fd = fd;
+    entry.fd = guest->send_fd(fd);
     entry.owner = guest;
     entry.destination = *guest->remote();
     entry.head_length = *protected_length;
@@ -151,7 +151,7 @@ void Room::forward_sender_report(const rtp::SenderInfo& info, int fd, MediaSendB
                               {reinterpret_cast<const std::uint8_t*>(cname.data()), cname.size()});
     auto protected_length = srtcp->protect(out, length);
     if (!protected_length) continue;
-    entry.fd = fd;
+    entry.fd = guest->send_fd(fd);
     entry.destination = *guest->remote();
     entry.head_length = *protected_length;
     batch.commit();

@@ -14,14 +14,11 @@
 #include "podium/common/udp_batch.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "slides/slide_deck.hpp"
+#include "transport/media_send_batch.hpp"
 
 namespace podium::sfu {
 
 class Session;
-
-// Largest datagram the SFU sends (an RTP packet plus SRTP tag, a DTLS flight fragment).
-inline constexpr std::size_t kMaxMediaDatagram = 1500;
-using MediaSendBatch = net::BasicSendBatch<kMaxMediaDatagram>;
 
 // The room's output stream, continuous across presenters: whichever presenter (or SSRC) feeds
 // the room, guests see one sequence-number space without gaps and a timestamp that advances with

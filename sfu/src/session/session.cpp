@@ -24,6 +24,8 @@ const char* to_string(CloseReason reason) {
       return "srtp_failed";
     case CloseReason::send_failed:
       return "send_failed";
+    case CloseReason::tcp_closed:
+      return "tcp_closed";
     case CloseReason::shutdown:
       return "shutdown";
     case CloseReason::count:
@@ -74,7 +76,12 @@ Result<Ok, Reason> Session::key_srtp() {
 }
 
 void Session::send(std::span<const std::uint8_t> datagram) {
-  if (remote_) sender_.send_datagram(*remote_, datagram);
+  if (!remote_) return;
+  if (stream_fd_ >= 0) {
+    sender_.send_on_stream(stream_fd_, datagram);
+  } else {
+    sender_.send_datagram(*remote_, datagram);
+  }
 }
 
 void Session::on_state(dtls::DtlsState state) {

@@ -35,6 +35,12 @@ class DatagramSender {
   virtual ~DatagramSender() = default;
   virtual void send_datagram(const SocketAddress& destination,
                              std::span<const std::uint8_t> datagram) = 0;
+  // A packet for the ICE-TCP connection whose socket is `stream_fd` (RFC 6544); senders
+  // without streams have none to send on.
+  virtual void send_on_stream(int stream_fd, std::span<const std::uint8_t> packet) {
+    (void)stream_fd;
+    (void)packet;
+  }
 };
 
 // Why a session ended; metric-safe labels.
@@ -48,6 +54,7 @@ enum class CloseReason : std::uint8_t {
   dtls_closed,      // close_notify from the peer
   srtp_failed,      // keys unusable or the SRTP index space exhausted
   send_failed,      // the kernel kept refusing datagrams to this peer (unreachable, refused)
+  tcp_closed,       // the ICE-TCP connection of its selected pair closed (RFC 6544)
   shutdown,
   count
 };
@@ -72,9 +79,21 @@ class Session final : public dtls::DtlsSink, public datachannel::DataChannelObse
   const sdp::Negotiation& negotiation() const { return negotiation_; }
   std::chrono::steady_clock::time_point created() const { return created_; }
 
-  // The address media and DTLS go to: the nominated pair, else the last validated one.
+  // The address media and DTLS go to: the nominated pair, else the last validated one. When
+  // that pair is an ICE-TCP connection (RFC 6544), `stream_fd` is its socket and packets go
+  // out framed on it (RFC 4571); -1 means the worker's UDP socket.
   const std::optional<SocketAddress>& remote() const { return remote_; }
-  void set_remote(const SocketAddress& address) { remote_ = address; }
+  void set_remote(const SocketAddress& address, int stream_fd = -1) {
+    remote_ = address;
+    stream_fd_ = stream_fd;
+  }
+  void clear_remote() {
+    remote_.reset();
+    stream_fd_ = -1;
+  }
+  int stream_fd() const { return stream_fd_; }
+  // The descriptor this session's packets are queued on: its stream, else `udp_fd`.
+  int send_fd(int udp_fd) const { return stream_fd_ >= 0 ? stream_fd_ : udp_fd; }
 
   // Every source address a valid check came from (the worker's routing entries).
   std::vector<SocketAddress> addresses;
@@ -152,6 +171,7 @@ class Session final : public dtls::DtlsSink, public datachannel::DataChannelObse
   std::chrono::steady_clock::time_point created_;
   std::unique_ptr<dtls::DtlsTransport> dtls_;
   std::optional<SocketAddress> remote_;
+  int stream_fd_ = -1;
   bool media_ready_ = false;
   CloseReason closing_ = CloseReason::none;
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <stdexcept>
 
 #include <boost/asio/ip/v6_only.hpp>
 
@@ -96,11 +97,30 @@ std::uint16_t MediaWorker::bind() {
   port_ = socket_.local_endpoint().port();
   candidate_ip_ =
       config_.announced_ip ? config_.announced_ip->to_string() : config_.listen_ip.to_string();
+  if (config_.tcp_port) {
+    // RFC 6544: a passive host candidate on the same address, for peers whose UDP is blocked.
+    // Every session may have a connection; a few hundred may be on their way to their first
+    // check at a time.
+    IceTcpListener::Limits limits;
+    limits.max_connections = config_.max_sessions;
+    limits.max_pending = std::min<std::size_t>(256, config_.max_sessions);
+    limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.consent_timeout);
+    tcp_ = std::make_unique<IceTcpListener>(io_, *this, counters_.tcp, limits);
+    try {
+      tcp_port_ = tcp_->bind(config_.listen_ip, *config_.tcp_port);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("sfu.tcp_port: TCP " +
+                               config::Endpoint{config_.listen_ip, *config_.tcp_port}.to_string() +
+                               ": " + e.code().message());
+    }
+    send_->set_streams(tcp_.get());
+  }
   return port_;
 }
 
 void MediaWorker::start() {
   arm_receive();
+  if (tcp_) tcp_->start();
   next_second_ = Clock::now() + std::chrono::seconds(1);
   arm_tick();
   thread_ = std::thread([this] { io_.run(); });
@@ -114,6 +134,7 @@ void MediaWorker::stop() {
     for (auto& [id, session] : sessions_) closing_.push_back(session.get());
     close_pending();
     flush();
+    if (tcp_) tcp_->stop();
     metrics_.flush(counters_, gauges());
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -166,22 +187,30 @@ void MediaWorker::on_readable() {
   arm_receive();
 }
 
-void MediaWorker::handle_datagram(std::span<std::uint8_t> data, const SocketAddress& source) {
+void MediaWorker::handle_datagram(std::span<std::uint8_t> data, const SocketAddress& source,
+                                  IceTcpConnection* stream) {
+  // The session a non-STUN packet belongs to: a connection's bound session, else the one a valid
+  // check came from this address.
+  auto owner = [&]() -> Session* {
+    if (stream) return stream->session;
+    auto it = by_address_.find(source);
+    return it == by_address_.end() ? nullptr : it->second;
+  };
   // RFC 7983 section 7: the first byte tells STUN (0-3), DTLS (20-63) and RTP/RTCP (128-191).
   switch (stun::classify_packet(data)) {
     case stun::PacketKind::kStun:
       ++counters_.datagrams_in[static_cast<std::size_t>(Demux::stun)];
-      return handle_stun(data, source);
+      return handle_stun(data, source, stream);
     case stun::PacketKind::kDtls: {
       ++counters_.datagrams_in[static_cast<std::size_t>(Demux::dtls)];
-      auto it = by_address_.find(source);
-      if (it == by_address_.end()) {
+      Session* owner_session = owner();
+      if (!owner_session) {
         ++counters_.drops[static_cast<std::size_t>(Drop::unknown_source)];
         return;
       }
-      Session& session = *it->second;
+      Session& session = *owner_session;
       if (auto* dtls = session.dtls()) {
-        if (!session.remote()) session.set_remote(source);
+        if (!session.remote()) session.set_remote(source, stream ? stream->fd() : -1);
         dtls->feed(data, now_);
         if (dtls->state() == dtls::DtlsState::connecting) handshaking_.insert(&session);
       }
@@ -190,16 +219,16 @@ void MediaWorker::handle_datagram(std::span<std::uint8_t> data, const SocketAddr
     case stun::PacketKind::kRtp: {
       const bool rtcp = stun::is_rtcp(data);
       ++counters_.datagrams_in[static_cast<std::size_t>(rtcp ? Demux::rtcp : Demux::rtp)];
-      auto it = by_address_.find(source);
-      if (it == by_address_.end()) {
+      Session* session = owner();
+      if (!session) {
         ++counters_.drops[static_cast<std::size_t>(Drop::unknown_source)];
         return;
       }
-      if (!it->second->media_ready()) {
+      if (!session->media_ready()) {
         ++counters_.drops[static_cast<std::size_t>(Drop::not_ready)];
         return;
       }
-      return rtcp ? handle_rtcp(*it->second, data) : handle_rtp(*it->second, data);
+      return rtcp ? handle_rtcp(*session, data) : handle_rtp(*session, data);
     }
     default:
       ++counters_.datagrams_in[static_cast<std::size_t>(Demux::other)];
@@ -208,43 +237,69 @@ void MediaWorker::handle_datagram(std::span<std::uint8_t> data, const SocketAddr
   }
 }
 
-void MediaWorker::handle_stun(std::span<const std::uint8_t> data, const SocketAddress& source) {
+void MediaWorker::handle_stun(std::span<const std::uint8_t> data, const SocketAddress& source,
+                              IceTcpConnection* stream) {
+  // Checks arrive on the connection the peer opened to the passive candidate (RFC 6544 section
+  // 7.2). The SFU's rule: the first frame on a connection must be a check it accepts for one of
+  // its sessions (RFC 8445 section 7.3), else the connection is closed.
+  const bool first_on_stream = stream && !stream->session;
+  auto refuse_stream = [&] {
+    if (first_on_stream) tcp_->close(*stream, TcpClose::not_a_check);
+  };
   auto message = stun::MessageView::parse(data);
   if (!message) {
     ++counters_.drops[static_cast<std::size_t>(Drop::malformed)];
-    return;
+    return refuse_stream();
   }
   if (!message->is_request()) {
     ++counters_.ice_checks[2];  // indications and responses: an ICE-lite agent sends no checks
-    return;
+    return refuse_stream();
   }
-  // RFC 8445 section 7.3: USERNAME "<our ufrag>:<their ufrag>" routes the check.
+  // RFC 8445 section 7.3: USERNAME "<our ufrag>:<their ufrag>" routes the check. A connection
+  // carries the checks of the session it was bound to only.
   auto ufrag = ice::local_ufrag_of(*message);
   auto it = by_ufrag_.find(ufrag);
-  if (it == by_ufrag_.end()) {
+  if (it == by_ufrag_.end() || (stream && stream->session && stream->session != it->second)) {
     ++counters_.drops[static_cast<std::size_t>(Drop::unknown_ufrag)];
-    return;
+    return refuse_stream();
   }
   Session& session = *it->second;
   auto answer = session.ice().handle(*message, source, now_, stun_out_);
-  if (!answer.response.empty()) send_datagram(source, answer.response);
+  if (first_on_stream) {
+    if (answer.result != ice::CheckResult::accepted) {
+      ++counters_.ice_checks[answer.result == ice::CheckResult::not_a_request ? 2 : 1];
+      return refuse_stream();
+    }
+    tcp_->bind_session(*stream, session);
+  }
+  if (!answer.response.empty()) {
+    if (stream) {
+      send_on_stream(stream->fd(), answer.response);
+    } else {
+      send_datagram(source, answer.response);
+    }
+  }
   switch (answer.result) {
     case ice::CheckResult::accepted: {
       ++counters_.ice_checks[0];
-      auto [entry, inserted] = by_address_.try_emplace(source, &session);
-      if (inserted) {
-        session.addresses.push_back(source);
-      } else if (entry->second != &session) {
-        // The address moved to another session (a port reused by a new peer connection).
-        std::erase(entry->second->addresses, source);
-        entry->second = &session;
-        session.addresses.push_back(source);
+      if (!stream) {
+        auto [entry, inserted] = by_address_.try_emplace(source, &session);
+        if (inserted) {
+          session.addresses.push_back(source);
+        } else if (entry->second != &session) {
+          // The address moved to another session (a port reused by a new peer connection).
+          std::erase(entry->second->addresses, source);
+          entry->second = &session;
+          session.addresses.push_back(source);
+        }
       }
-      // Media goes to the nominated pair (RFC 8445 section 8.2.2), else to the first valid one.
-      if (session.ice().selected()) {
-        session.set_remote(*session.ice().selected());
+      // Media goes to the nominated pair (RFC 8445 section 8.2.2), else to the first valid one;
+      // on the connection the check came on when that pair is ICE-TCP.
+      const int stream_fd = stream ? stream->fd() : -1;
+      if (message->has(stun::AttributeType::kUseCandidate)) {
+        session.set_remote(source, stream_fd);
       } else if (!session.remote()) {
-        session.set_remote(source);
+        session.set_remote(source, stream_fd);
       }
       // As DTLS client the SFU starts the handshake once ICE has a path (RFC 5763 section 5).
       auto* dtls = session.dtls();
@@ -362,7 +417,7 @@ void MediaWorker::send_receiver_report(Session& presenter) {
     ++counters_.srtp_errors[static_cast<std::size_t>(SrtpError::protect)];
     return;
   }
-  entry.fd = socket_.native_handle();
+  entry.fd = presenter.send_fd(socket_.native_handle());
   entry.destination = *presenter.remote();
   entry.head_length = *protected_length;
   send_->commit();
@@ -381,6 +436,47 @@ void MediaWorker::send_datagram(const SocketAddress& destination,
   std::memcpy(entry.head.data(), datagram.data(), datagram.size());
   entry.head_length = datagram.size();
   send_->commit();
+}
+
+void MediaWorker::send_on_stream(int stream_fd, std::span<const std::uint8_t> packet) {
+  if (packet.size() > kMaxMediaDatagram) {
+    ++counters_.send_errors;
+    return;
+  }
+  // Routed to the connection by MediaSendBatch::commit (RFC 4571 framing on the way out).
+  auto& entry = send_->next();
+  entry.fd = stream_fd;
+  std::memcpy(entry.head.data(), packet.data(), packet.size());
+  entry.head_length = packet.size();
+  send_->commit();
+}
+
+void MediaWorker::on_stream_packet(IceTcpConnection& connection, std::span<std::uint8_t> packet) {
+  now_ = Clock::now();
+  if (!connection.session && stun::classify_packet(packet) != stun::PacketKind::kStun) {
+    ++counters_.drops[static_cast<std::size_t>(Drop::unknown_source)];
+    return tcp_->close(connection, TcpClose::not_a_check);
+  }
+  handle_datagram(packet, connection.peer(), &connection);
+}
+
+void MediaWorker::on_stream_read_done() {
+  flush();
+  if (!closing_.empty()) close_pending();
+}
+
+void MediaWorker::on_stream_closed(IceTcpConnection& connection) {
+  Session& session = *connection.session;
+  if (session.stream_fd() != connection.fd()) return;  // not the path its packets take
+  session.clear_remote();
+  // Before a nomination the next valid check (on any path) sets a new one. A nominated pair
+  // gone with its connection cannot be replaced by an ICE-lite agent (RFC 8445 section 2.5):
+  // the session ends now instead of at consent expiry.
+  const auto& selected = session.ice().selected();
+  if (selected && *selected == connection.peer() && session.closing() == CloseReason::none) {
+    session.mark_closing(CloseReason::tcp_closed);
+    closing_.push_back(&session);
+  }
 }
 
 void MediaWorker::flush() {
@@ -502,6 +598,7 @@ void MediaWorker::on_tick() {
       }
     }
     for (auto& [name, room] : rooms_) room->slides().sample_queues();
+    if (tcp_) tcp_->on_second(now_);
     metrics_.flush(counters_, gauges());
   }
   flush();
@@ -540,6 +637,7 @@ void MediaWorker::destroy_session(Session& session) {
   session.on_dtls_state = nullptr;
   if (auto* dtls = session.dtls()) dtls->close();
   handshaking_.erase(&session);
+  if (tcp_) tcp_->close_session(session);
   for (const auto& address : session.addresses) {
     auto it = by_address_.find(address);
     if (it != by_address_.end() && it->second == &session) by_address_.erase(it);
@@ -565,6 +663,10 @@ WorkerGauges MediaWorker::gauges() const {
   for (const auto& [id, session] : sessions_) {
     ++g.sessions[session->ice().connected() ? 1 : 0][dtls_state_index(*session)];
   }
+  if (tcp_) {
+    g.tcp_pending = tcp_->pending_connections();
+    g.tcp_bound = tcp_->connections() - g.tcp_pending;
+  }
   return g;
 }
 
@@ -589,6 +691,11 @@ Result<SessionAnswer, SessionError> MediaWorker::create_session(const SessionOff
   std::copy(digest.begin(), digest.end(), options.fingerprint_sha256.begin());
   options.candidates.push_back(
       sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp));
+  if (tcp_) {
+    // RFC 6544 section 4.5: the passive ICE-TCP candidate, below UDP in priority.
+    options.candidates.push_back(
+        sdp::host_candidate(candidate_ip_, tcp_port_, sdp::CandidateTransport::tcp));
+  }
   const std::uint32_t out_ssrc = random_u32() | 1;
   const std::string cname = random_token(12);
   if (offer.role == SessionRole::guest) {
@@ -719,7 +826,12 @@ Result<SessionUpdate, SessionError> MediaWorker::update_session(const std::strin
     if (negotiation.audio) mids.push_back(negotiation.audio->mid);
     if (negotiation.data) mids.push_back(negotiation.data->mid);
   }
-  const auto candidate = sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp);
+  std::vector<sdp::Candidate> candidates{
+      sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp)};
+  if (tcp_) {
+    candidates.push_back(
+        sdp::host_candidate(candidate_ip_, tcp_port_, sdp::CandidateTransport::tcp));
+  }
   for (const auto& mid : mids) {
     const bool is_data = negotiation.data && negotiation.data->mid == mid;
     out += is_data ? "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
@@ -727,7 +839,7 @@ Result<SessionUpdate, SessionError> MediaWorker::update_session(const std::strin
     out += "a=mid:" + mid + "\r\n";
     out += "a=ice-ufrag:" + credentials.ufrag + "\r\n";
     out += "a=ice-pwd:" + credentials.pwd + "\r\n";
-    out += "a=" + sdp::to_string(candidate) + "\r\n";
+    for (const auto& candidate : candidates) out += "a=" + sdp::to_string(candidate) + "\r\n";
     out += "a=end-of-candidates\r\n";
   }
   log::with(*log::get("sfu"), spdlog::level::info, "session", session_id, "ICE restart");

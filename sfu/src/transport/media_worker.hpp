@@ -2,7 +2,9 @@
 // datagram is demultiplexed by its first byte (RFC 7983 section 7: STUN, DTLS, RTP/RTCP), then
 // routed to a session: STUN Binding requests by the local ICE ufrag in USERNAME, everything else
 // by the source address a valid check came from. The worker owns sessions and rooms; signaling
-// reaches it through SfuServer, which runs the control calls below on this thread.
+// reaches it through SfuServer, which runs the control calls below on this thread. With
+// sfu.tcp_port set, an ICE-TCP listener (RFC 6544) on the same thread feeds the RFC 4571 frames of
+// its connections through the same demultiplexing (transport/ice_tcp.hpp).
 #pragma once
 
 #include <chrono>
@@ -26,6 +28,7 @@
 #include "room/room.hpp"
 #include "session/session.hpp"
 #include "sfu_metrics.hpp"
+#include "transport/ice_tcp.hpp"
 
 namespace podium::sfu {
 
@@ -36,13 +39,16 @@ struct StringHash {
   }
 };
 
-class MediaWorker final : public DatagramSender {
+class MediaWorker final : public DatagramSender, public StreamHandler {
  public:
   MediaWorker(const config::SfuConfig& config, const dtls::DtlsContext& dtls, SfuMetrics& metrics);
   ~MediaWorker() override;
 
-  // Binds the UDP port (throws on failure: startup path); returns the bound port.
+  // Binds the UDP port and, with sfu.tcp_port, the ICE-TCP port (throws on failure: startup
+  // path); returns the bound UDP port.
   std::uint16_t bind();
+  // The bound ICE-TCP port, 0 when ICE-TCP is off.
+  std::uint16_t tcp_port() const { return tcp_port_; }
   void start();  // runs the thread
   void stop();   // closes every session, stops the thread
   boost::asio::io_context& io() { return io_; }
@@ -60,12 +66,21 @@ class MediaWorker final : public DatagramSender {
   // DatagramSender: queues into the send batch (flushed after each receive batch and tick).
   void send_datagram(const SocketAddress& destination,
                      std::span<const std::uint8_t> datagram) override;
+  void send_on_stream(int stream_fd, std::span<const std::uint8_t> packet) override;
+
+  // StreamHandler (the ICE-TCP listener's connections)
+  void on_stream_packet(IceTcpConnection& connection, std::span<std::uint8_t> packet) override;
+  void on_stream_read_done() override;
+  void on_stream_closed(IceTcpConnection& connection) override;
 
  private:
   void arm_receive();
   void on_readable();
-  void handle_datagram(std::span<std::uint8_t> data, const SocketAddress& source);
-  void handle_stun(std::span<const std::uint8_t> data, const SocketAddress& source);
+  // `stream`: the ICE-TCP connection the packet came on, null for a UDP datagram.
+  void handle_datagram(std::span<std::uint8_t> data, const SocketAddress& source,
+                       IceTcpConnection* stream = nullptr);
+  void handle_stun(std::span<const std::uint8_t> data, const SocketAddress& source,
+                   IceTcpConnection* stream);
   void handle_rtp(Session& session, std::span<std::uint8_t> data);
   void handle_rtcp(Session& session, std::span<std::uint8_t> data);
   void on_dtls_state(Session& session, dtls::DtlsState state);
@@ -92,6 +107,7 @@ class MediaWorker final : public DatagramSender {
   boost::asio::steady_timer tick_;
   std::thread thread_;
   std::uint16_t port_ = 0;
+  std::uint16_t tcp_port_ = 0;
   std::string candidate_ip_;
 
   std::unique_ptr<net::RecvBatch> recv_;
@@ -107,6 +123,7 @@ class MediaWorker final : public DatagramSender {
   std::unordered_set<Session*> handshaking_;
   std::vector<Session*> closing_;
   std::chrono::steady_clock::time_point next_second_{};
+  std::unique_ptr<IceTcpListener> tcp_;  // with sfu.tcp_port only
 };
 
 }  // namespace podium::sfu

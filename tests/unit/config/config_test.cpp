@@ -599,6 +599,26 @@ TEST(Relay, TlsListenerNeedsTlsSection) {
             "cert and key");
 }
 
+TEST(Relay, DtlsListenerWithTlsIsAUdpSocket) {
+  TempDir dir;
+  const std::string tls = "  tls:\n    cert: " + dir.write("cert.pem", "cert") +
+                          "\n    key: " + dir.write("key.pem", "key") + "\n";
+  // dtls:// (TURN over DTLS) and tls:// may share a port number: one is UDP, the other TCP.
+  Config config = load(
+      "relay:\n  listen: [dtls://127.0.0.1:5349, tls://127.0.0.1:5349]\n"
+      "  auth_secrets: [x]\n" +
+      tls);
+  ASSERT_EQ(config.relay->listen.size(), 2u);
+  EXPECT_EQ(config.relay->listen[0].transport, Transport::dtls);
+  EXPECT_EQ(config.relay->listen[0].to_string(), "dtls://127.0.0.1:5349");
+  // A dtls:// listener binds UDP: it clashes with a udp:// one on the same port.
+  EXPECT_EQ(error("relay:\n  listen: [udp://127.0.0.1:5349, dtls://127.0.0.1:5349]\n"
+                  "  auth_secrets: [x]\n" +
+                  tls),
+            "test.yaml:2:34: relay.listen[1]: UDP 127.0.0.1:5349 is already used by "
+            "relay.listen[0] (127.0.0.1:5349)");
+}
+
 TEST(Relay, TlsFilesMustBeReadable) {
   TempDir dir;
   std::string cert = dir.write("cert.pem", "cert");

@@ -77,6 +77,9 @@ struct RelayConfig {
   // Every tcp:// and tls:// listener requires a PROXY protocol v2 header (HAProxy spec section
   // 2.2) as the first bytes of a connection and takes the client address from it.
   bool proxy_protocol = false;
+  // RFC 8016: UDP allocations requested with MOBILITY-TICKET get a ticket that moves them to the
+  // client's new address (a Refresh carrying it); off: such an Allocate gets 405.
+  bool mobility = false;
   std::optional<Rfc5780Config> rfc5780;  // off when absent
 };
 
@@ -104,6 +107,9 @@ struct SfuConfig {
   IpAddress listen_ip = *parse_ip_address("127.0.0.1");
   std::optional<IpAddress> announced_ip;
   std::uint16_t udp_port = 50000;
+  // ICE-TCP (RFC 6544 passive candidate, RFC 4571 framing) on listen_ip: off when absent;
+  // 0 lets the OS choose.
+  std::optional<std::uint16_t> tcp_port;
   unsigned workers = 0;  // 0 = one per core
   unsigned max_sessions = 5000;
   std::chrono::seconds consent_timeout{30};

@@ -17,10 +17,12 @@ struct AllocationInfo {
   std::string id;         // the id log lines carry (allocation=ID)
   std::string username;   // USERNAME of the Allocate (for REST credentials `expiry:user`)
   std::string user;       // who it counts against: the user part of a REST username
-  std::string transport;  // client transport: udp, tcp or tls
+  std::string transport;  // client transport: udp, tcp, tls or dtls
   std::string client;     // client address of the 5-tuple, IP:PORT ([v6]:PORT)
   std::string server;     // server address of the 5-tuple (the listener)
   std::string relayed;    // XOR-RELAYED-ADDRESS
+  // The IPv6 relayed address of a dual-stack allocation (ADDITIONAL-ADDRESS-FAMILY), or empty.
+  std::string relayed_additional;
   std::int64_t age_seconds = 0;
   std::int64_t expires_in_seconds = 0;
   std::size_t permissions = 0;

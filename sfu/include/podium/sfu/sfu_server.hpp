@@ -32,6 +32,8 @@ class SfuServer {
   std::size_t active_sessions();
 
   std::uint16_t udp_port() const;
+  // The bound ICE-TCP port (RFC 6544), 0 when sfu.tcp_port is not set.
+  std::uint16_t tcp_port() const;
   SessionService& sessions();
 
  private:

@@ -102,6 +102,11 @@ enum class AttributeType : uint16_t {
   kResponseOrigin = 0x802B,           // RFC 5780 §7.3
   kOtherAddress = 0x802C,             // RFC 5780 §7.4
   kMobilityTicket = 0x8030,           // RFC 8016 §3.1
+  // The code points of the draft that became RFC 8656's dual allocation
+  // (draft-ietf-tram-turn-ipv6/"SSODA"), still sent by coturn's clients (turnutils_uclient -Z):
+  // accepted as aliases of ADDITIONAL-ADDRESS-FAMILY and answered in kind.
+  kAdditionalAddressFamilyDraft = 0x8032,
+  kAddressErrorCodeDraft = 0x8033,
 };
 
 constexpr uint16_t to_underlying(AttributeType type) {

@@ -55,7 +55,8 @@ class MessageBuilder {
   }
   // ADDRESS-ERROR-CODE (RFC 8656 §18.12).
   MessageBuilder& add_address_error_code(AddressFamily family, uint16_t code,
-                                         std::string_view reason);
+                                         std::string_view reason,
+                                         AttributeType type = AttributeType::kAddressErrorCode);
   MessageBuilder& add_unknown_attributes(std::span<const AttributeType> types);
   MessageBuilder& add_password_algorithms(std::span<const PasswordAlgorithmEntry> algorithms);
   MessageBuilder& add_password_algorithm(const PasswordAlgorithmEntry& algorithm);
