@@ -52,69 +52,12 @@ std::uint64_t cookie_window_now() {
 
 }  // namespace
 
-// A datagram BIO over a DtlsChannel: each write is one datagram sent to the channel's peer; a
-// read returns the datagram being processed, once.
-struct DtlsBio {
-  static DtlsChannel* channel(BIO* bio) { return static_cast<DtlsChannel*>(BIO_get_data(bio)); }
-
-  static int write(BIO* bio, const char* data, int length) {
-    BIO_clear_retry_flags(bio);
-    auto* ch = channel(bio);
-    if (ch == nullptr || ch->listener == nullptr || length <= 0) return length;
-    ch->listener->send_datagram(ch->peer, reinterpret_cast<const std::uint8_t*>(data),
-                                static_cast<std::size_t>(length));
-    ++ch->datagrams_out;
-    return length;
-  }
-
-  static int read(BIO* bio, char* out, int capacity) {
-    BIO_clear_retry_flags(bio);
-    auto* ch = channel(bio);
-    if (ch == nullptr || ch->inbound.empty() || capacity <= 0) {
-      BIO_set_retry_read(bio);
-      return -1;
-    }
-    const std::size_t n = std::min(ch->inbound.size(), static_cast<std::size_t>(capacity));
-    std::memcpy(out, ch->inbound.data(), n);
-    ch->inbound = {};
-    return static_cast<int>(n);
-  }
-
-  static long ctrl(BIO* /*bio*/, int command, long /*num*/, void* /*ptr*/) {
-    switch (command) {
-      case BIO_CTRL_FLUSH:
-        return 1;
-      case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
-        return 0;  // kMtu already is the UDP payload size
-      default:
-        return 0;  // no peer address, no MTU query, no peek mode
-    }
-  }
-
-  static int create(BIO* bio) {
-    BIO_set_init(bio, 1);
-    return 1;
-  }
-
-  static int destroy(BIO* bio) {
-    if (bio != nullptr) BIO_set_data(bio, nullptr);
-    return 1;
-  }
-
-  static const BIO_METHOD* method() {
-    static const BIO_METHOD* table = [] {
-      BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "podium-turn-dtls");
-      if (m == nullptr) return static_cast<BIO_METHOD*>(nullptr);
-      BIO_meth_set_write(m, write);
-      BIO_meth_set_read(m, read);
-      BIO_meth_set_ctrl(m, ctrl);
-      BIO_meth_set_create(m, create);
-      BIO_meth_set_destroy(m, destroy);
-      return m;
-    }();
-    return table;
-  }
-};
+// Each datagram OpenSSL writes goes to the channel's peer through the listener's socket.
+void DtlsChannel::send_datagram(std::span<const std::uint8_t> datagram) {
+  if (listener == nullptr) return;
+  listener->send_datagram(peer, datagram.data(), datagram.size());
+  ++datagrams_out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // DtlsServer
@@ -123,8 +66,7 @@ DtlsServer::DtlsServer(TlsCertificateSlot& certificate, prometheus::Registry& re
   context_ = SSL_CTX_new(DTLS_server_method());
   if (context_ == nullptr) throw std::runtime_error("relay: cannot create the DTLS context");
   // DTLS 1.2 only: DTLS 1.0 is deprecated (RFC 8996).
-  if (SSL_CTX_set_min_proto_version(context_, DTLS1_2_VERSION) != 1 ||
-      DtlsBio::method() == nullptr) {
+  if (SSL_CTX_set_min_proto_version(context_, DTLS1_2_VERSION) != 1) {
     SSL_CTX_free(context_);
     throw std::runtime_error("relay: cannot restrict the DTLS context to DTLS 1.2");
   }
@@ -296,12 +238,11 @@ DtlsListener::~DtlsListener() {
 SSL* DtlsListener::new_ssl(DtlsChannel& channel) {
   SSL* ssl = SSL_new(server_.context());
   if (ssl == nullptr) return nullptr;
-  BIO* bio = BIO_new(DtlsBio::method());
+  BIO* bio = new_datagram_bio(channel);
   if (bio == nullptr) {
     SSL_free(ssl);
     return nullptr;
   }
-  BIO_set_data(bio, &channel);
   SSL_set_bio(ssl, bio, bio);  // one reference for both directions
   SSL_set_app_data(ssl, &channel);
   SSL_set_mtu(ssl, kMtu);
@@ -382,7 +323,7 @@ void DtlsListener::on_datagram(const SocketAddress& source, std::span<const std:
   // client that restarted with the same port.
   if (session.established_ && is_client_hello(data)) return on_hello(source, data, &session);
   session.last_received_ = Clock::now();
-  session.channel_.inbound = data;
+  session.channel_.pending_input = data;
   if (session.established_) {
     read_records(session);
   } else {
@@ -401,12 +342,12 @@ void DtlsListener::on_hello(const SocketAddress& source, std::span<const std::ui
     return;
   }
   listen_channel_.peer = source;
-  listen_channel_.inbound = data;
+  listen_channel_.pending_input = data;
   listen_channel_.datagrams_out = 0;
   // RFC 6347 section 4.2.1: a ClientHello without a valid cookie is answered with a
   // HelloVerifyRequest from this one SSL object and leaves no state behind.
   const int verified = DTLSv1_listen(listen_ssl_, listen_address_);
-  listen_channel_.inbound = {};
+  listen_channel_.pending_input = {};
   if (verified <= 0) {
     clear_errors();
     if (listen_channel_.datagrams_out > 0) {
@@ -440,7 +381,7 @@ void DtlsListener::on_hello(const SocketAddress& source, std::span<const std::ui
 
 void DtlsListener::continue_handshake(DtlsSession& session) {
   const int result = SSL_do_handshake(session.ssl_);
-  session.channel_.inbound = {};
+  session.channel_.pending_input = {};
   if (result == 1) {
     session.established_ = true;
     --handshaking_;
@@ -473,7 +414,7 @@ void DtlsListener::read_records(DtlsSession& session) {
     }
     const int error = SSL_get_error(session.ssl_, n);
     clear_errors();
-    session.channel_.inbound = {};
+    session.channel_.pending_input = {};
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return;
     // close_notify (answered with ours), or a fatal alert / unrecoverable error: either way the
     // client ended the association.

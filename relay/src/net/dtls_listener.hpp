@@ -24,6 +24,7 @@
 
 #include "net/five_tuple.hpp"
 #include "net/stream_close.hpp"
+#include "podium/common/datagram_bio.hpp"
 #include "podium/common/udp_batch.hpp"
 #include "podium/config/values.hpp"
 
@@ -76,10 +77,10 @@ class DtlsServer {
 };
 
 // Where an SSL object's datagram BIO reads from and writes to (its BIO's data pointer).
-struct DtlsChannel {
+struct DtlsChannel final : DatagramBioEndpoint {
+  void send_datagram(std::span<const std::uint8_t> datagram) override;
   DtlsListener* listener = nullptr;
   SocketAddress peer;
-  std::span<const std::uint8_t> inbound;  // the datagram being processed, read once
   std::uint32_t datagrams_out = 0;
 };
 
@@ -135,7 +136,7 @@ class DtlsListener {
 
  private:
   friend class DtlsSession;
-  friend struct DtlsBio;
+  friend struct DtlsChannel;
   using Clock = std::chrono::steady_clock;
 
   void arm();

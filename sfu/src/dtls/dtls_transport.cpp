@@ -33,82 +33,6 @@ void copy_detail(std::array<char, 160>& out, const char* text) {
 
 }  // namespace
 
-// A source/sink BIO for datagrams: each write is one outgoing datagram handed to the sink; a
-// read returns the datagram currently being fed, whole, exactly once (RFC 6347 section 4.1.1
-// expects the record layer to see datagram boundaries).
-struct BioGlue {
-  static DtlsTransport* owner(BIO* bio) { return static_cast<DtlsTransport*>(BIO_get_data(bio)); }
-
-  static int write(BIO* bio, const char* data, int length) {
-    BIO_clear_retry_flags(bio);
-    DtlsTransport* self = owner(bio);
-    if (self == nullptr || length <= 0) return 0;
-    self->sink_.send(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data),
-                                                   static_cast<std::size_t>(length)));
-    return length;
-  }
-
-  static int read(BIO* bio, char* out, int capacity) {
-    BIO_clear_retry_flags(bio);
-    DtlsTransport* self = owner(bio);
-    if (self == nullptr || self->input_.empty()) {
-      BIO_set_retry_read(bio);
-      return -1;
-    }
-    // A datagram larger than the buffer is truncated, as recvmsg would; DTLS then drops it.
-    const std::size_t n = std::min(self->input_.size(), static_cast<std::size_t>(capacity));
-    std::memcpy(out, self->input_.data(), n);
-    self->input_ = {};
-    return static_cast<int>(n);
-  }
-
-  static long ctrl(BIO* bio, int command, long /*num*/, void* /*ptr*/) {
-    switch (command) {
-      case BIO_CTRL_FLUSH:
-        return 1;
-      case BIO_CTRL_PENDING:
-      case BIO_CTRL_WPENDING:
-        return 0;
-      case BIO_CTRL_DGRAM_QUERY_MTU: {
-        DtlsTransport* self = owner(bio);
-        return self != nullptr ? static_cast<long>(self->options_.mtu) : 0;
-      }
-      case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
-        return 0;  // options.mtu already is the UDP payload size
-      case BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT:
-        return 1;  // timers are driven by on_timeout()
-      default:
-        return 0;
-    }
-  }
-
-  static int create(BIO* bio) {
-    BIO_set_init(bio, 1);
-    return 1;
-  }
-
-  static int destroy(BIO* bio) {
-    if (bio == nullptr) return 0;
-    BIO_set_data(bio, nullptr);
-    return 1;
-  }
-
-  // One method table for the process, never freed.
-  static const BIO_METHOD* method() {
-    static const BIO_METHOD* table = [] {
-      BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "podium-dtls");
-      if (m == nullptr) return static_cast<BIO_METHOD*>(nullptr);
-      BIO_meth_set_write(m, write);
-      BIO_meth_set_read(m, read);
-      BIO_meth_set_ctrl(m, ctrl);
-      BIO_meth_set_create(m, create);
-      BIO_meth_set_destroy(m, destroy);
-      return m;
-    }();
-    return table;
-  }
-};
-
 const char* to_string(DtlsState state) {
   switch (state) {
     case DtlsState::new_:
@@ -154,6 +78,10 @@ const char* to_string(Role role) {
 DtlsTransport::DtlsTransport(DtlsTransportOptions options, DtlsSink& sink)
     : options_(std::move(options)), sink_(sink) {}
 
+void DtlsTransport::send_datagram(std::span<const std::uint8_t> datagram) {
+  sink_.send(datagram);
+}
+
 DtlsTransport::~DtlsTransport() {
   if (ssl_ != nullptr) SSL_free(ssl_);  // also frees the BIO
 }
@@ -179,13 +107,10 @@ Result<std::unique_ptr<DtlsTransport>> DtlsTransport::create(const DtlsContext& 
   DtlsTransport& t = *transport;
 
   ERR_clear_error();
-  const BIO_METHOD* method = BioGlue::method();
-  if (method == nullptr) return fail("cannot create the DTLS BIO method");
   t.ssl_ = SSL_new(context.native());
   if (t.ssl_ == nullptr) return fail("SSL_new failed");
-  BIO* bio = BIO_new(method);
-  if (bio == nullptr) return fail("BIO_new failed");
-  BIO_set_data(bio, &t);
+  BIO* bio = new_datagram_bio(t);
+  if (bio == nullptr) return fail("cannot create the DTLS BIO");
   SSL_set_bio(t.ssl_, bio, bio);  // one reference, owned by the SSL object
   SSL_set_app_data(t.ssl_, &t);
 
@@ -227,11 +152,11 @@ void DtlsTransport::feed(std::span<const std::uint8_t> datagram, TimePoint now) 
     return;
   }
   if (has_truncated_ciphertext(datagram)) return;
-  input_ = datagram;
+  pending_input = datagram;
   if (state_ == DtlsState::connecting) drive_handshake();
   // Records after the Finished message may already sit in OpenSSL's buffer.
   if (state_ == DtlsState::connected) read_application();
-  input_ = {};
+  pending_input = {};
   update_timer(now);
 }
 
@@ -466,7 +391,7 @@ void DtlsTransport::set_terminal(DtlsState state, FailureReason reason) {
   reason_ = reason;
   handshake_deadline_.reset();
   retransmit_at_.reset();
-  input_ = {};
+  pending_input = {};
   // Nothing more will be read or written: release OpenSSL's buffers now rather than when the
   // owner gets round to destroying the session.
   if (ssl_ != nullptr) {

@@ -17,6 +17,7 @@
 #include "dtls/dtls_context.hpp"
 #include "dtls/fingerprint.hpp"
 #include "dtls/srtp_keying.hpp"
+#include "podium/common/datagram_bio.hpp"
 #include "podium/common/result.hpp"
 
 typedef struct ssl_st SSL;
@@ -88,7 +89,7 @@ struct DtlsTransportOptions {
   std::chrono::milliseconds max_retransmit = std::chrono::seconds(60);
 };
 
-class DtlsTransport {
+class DtlsTransport : private DatagramBioEndpoint {
  public:
   // `context` may be destroyed before the transport (the SSL object keeps its own reference);
   // `sink` must outlive it.
@@ -137,8 +138,10 @@ class DtlsTransport {
  private:
   DtlsTransport(DtlsTransportOptions options, DtlsSink& sink);
 
-  // OpenSSL callbacks.
-  friend struct BioGlue;
+  // OpenSSL callbacks. The BIO (podium/common/datagram_bio.hpp) writes through send_datagram
+  // and reads pending_input.
+  void send_datagram(std::span<const std::uint8_t> datagram) override;
+  long datagram_mtu() const override { return static_cast<long>(options_.mtu); }
   static int verify_callback(int preverify_ok, X509_STORE_CTX* store);
   static unsigned int timer_callback(SSL* ssl, unsigned int previous_us);
 
@@ -162,7 +165,6 @@ class DtlsTransport {
   std::array<char, 160> detail_{};
   std::optional<TimePoint> handshake_deadline_;
   std::optional<TimePoint> retransmit_at_;
-  std::span<const std::uint8_t> input_;  // the datagram OpenSSL may read next
   bool in_openssl_ = false;
   std::optional<SrtpKeys> keys_;
   std::string_view cipher_name_;
