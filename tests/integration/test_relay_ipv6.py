@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
 from podium_harness import Podium, metric, scrape, wait_for  # noqa: E402
-from test_relay_interop import LIFETIME, REFRESH, SUCCESS  # noqa: E402
+from test_relay_interop import LIFETIME, REFRESH, SUCCESS, start_podium  # noqa: E402
 from turn_client import IPV4, IPV6, Client  # noqa: E402
 
 REQUESTED_ADDRESS_FAMILY = 0x0017
@@ -79,7 +79,7 @@ def address_error(reply, atype=ADDRESS_ERROR_CODE):
 class DualStackRelay(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.podium = Podium(config(["127.0.0.1", "::1"]), expect=("metrics", "relay"))
+        cls.podium = start_podium(cls, config(["127.0.0.1", "::1"]))  # a class cleanup stops it
         cls.udp4 = listener(cls.podium, "udp", "127.0.0.1")
         cls.udp6 = wait_for(lambda: cls._find("udp", "::1"), timeout=5)
         cls.tcp6 = wait_for(lambda: cls._find("tcp", "::1"), timeout=5)
@@ -90,10 +90,6 @@ class DualStackRelay(unittest.TestCase):
             return listener(cls.podium, transport, host)
         except AssertionError:
             return None
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.podium.stop()
 
     def created(self, transport):
         return metric(scrape(self.podium), "podium_relay_allocations_created_total",

@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from podium_harness import Podium, metric, scrape, wait_for  # noqa: E402
 from turn_client import Client  # noqa: E402
-from test_relay_interop import LIFETIME, REFRESH, SUCCESS  # noqa: E402
+from test_relay_interop import LIFETIME, REFRESH, SUCCESS, start_podium  # noqa: E402
 
 MOBILITY_TICKET = 0x8030
 PEER_HOST = "127.0.0.2"  # not one of the relay's own addresses
@@ -54,13 +54,9 @@ def moves(podium, result):
 class Mobility(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.podium = Podium(config(), expect=("metrics", "relay"))
+        cls.podium = start_podium(cls, config())  # stopped by a class cleanup
         cls.udp = cls.podium.wait_host_port("relay", "udp")
         cls.tcp = cls.podium.wait_host_port("relay", "tcp")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.podium.stop()
 
     @unittest.skipUnless(HAVE_UCLIENT, "turnutils_uclient not installed")
     def test_uclient_moves_and_relays(self):

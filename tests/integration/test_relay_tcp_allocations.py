@@ -286,7 +286,12 @@ class TcpAllocationTest(MetricsMixin, unittest.TestCase):
         self.assertTrue(closed_by_remote(stranger), "a peer without permission stayed connected")
         self.grew(before, "podium_relay_tcp_connections_total", 1, direction="attempt",
                   result="refused")
-        # No ConnectionAttempt reached the client: its next message is the Refresh answer.
+        # No ConnectionAttempt reached the client: nothing arrives on its control connection
+        # (a ConnectionAttempt indication would, at once: the permitted case sees it in ms).
+        ctl.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            ctl._receive()
+        ctl.sock.settimeout(5)
         r = ctl.request(REFRESH, [(LIFETIME, struct.pack("!I", 600))])
         self.assertEqual(r.cls, SUCCESS, r)
 

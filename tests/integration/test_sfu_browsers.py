@@ -136,6 +136,26 @@ def browsers_of(scenario):
 # ---------------------------------------------------------------------------------------------
 # Inside the namespace (python3 test_sfu_browsers.py --inner SCENARIO).
 
+def stop_node(node, deadline, out):
+    """Stops the Node driver (by the scenario's deadline, at least 1 s) and records how it ended
+    in `out`: node_exit, node_timeout and the tail of its stderr."""
+    code, timed_out = node.stop(timeout=max(deadline - time.monotonic(), 1))
+    out["node_exit"] = code
+    out["node_timeout"] = timed_out
+    out["node_stderr"] = "\n".join(node.stderr_lines)[-8000:]
+
+
+def skip_without(why):
+    """Skips the calling test (or, from setUpClass, the class) when a prerequisite is missing
+    (`why` says which; None or "" when nothing is). With PODIUM_REQUIRE_BROWSER=1, as in CI, a
+    missing prerequisite fails instead."""
+    if not why:
+        return
+    if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
+        raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
+    raise unittest.SkipTest(why)
+
+
 class Node:
     """A node driver (`script`, default sfu_browsers.mjs) with a reader thread: JSON lines on
     stdout go to a queue, commands go to its stdin."""
@@ -289,10 +309,7 @@ def drive(p, spec, out):
                     m["rtp_out"] >= received and m["rtp_in"] >= sent
             wait_for(all_gone, timeout=METRICS_WAIT, interval=0.25)
     finally:
-        code, timed_out = node.stop(timeout=max(deadline - time.monotonic(), 1))
-        out["node_exit"] = code
-        out["node_timeout"] = timed_out
-        out["node_stderr"] = "\n".join(node.stderr_lines)[-8000:]
+        stop_node(node, deadline, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,18 +326,12 @@ class SfuBrowsersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         why = missing_prerequisite({"chromium"})
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            raise unittest.SkipTest(why)
+        skip_without(why)
         print("\n" + ensure_node_modules(), file=sys.stderr)
 
     def run_scenario(self, scenario):
         why = missing_prerequisite(browsers_of(scenario))
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                self.fail("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            self.skipTest(why)
+        skip_without(why)
         start = time.monotonic()
         try:
             r = netns.run_in_loopback_netns(

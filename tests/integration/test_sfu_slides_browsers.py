@@ -212,10 +212,7 @@ def drive(p, out):
         m = slide_metrics(scrape(p))
         out["metrics_after"] = m
     finally:
-        code, timed_out = node.stop(timeout=max(deadline - time.monotonic(), 1))
-        out["node_exit"] = code
-        out["node_timeout"] = timed_out
-        out["node_stderr"] = "\n".join(node.stderr_lines)[-8000:]
+        sb.stop_node(node, deadline, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,10 +234,7 @@ class SfuSlidesBrowsersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         why = sb.missing_prerequisite({"chromium", "firefox"})
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            raise unittest.SkipTest(why)
+        sb.skip_without(why)
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def run_inner(self):

@@ -378,10 +378,7 @@ class WebClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         why = missing_prerequisite()
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            raise unittest.SkipTest(why)
+        sb.skip_without(why)
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def run_inner(self, artifacts):

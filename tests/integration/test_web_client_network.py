@@ -167,10 +167,7 @@ class WebClientNetworkTest(unittest.TestCase):
         why = sb.missing_prerequisite({"chromium"})
         if not why and shutil.which("nft") is None:
             why = "nft is not installed (package nftables)"
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            raise unittest.SkipTest(why)
+        sb.skip_without(why)
         print("\n" + sb.ensure_node_modules(), file=sys.stderr)
 
     def test_pages_fall_back_to_turn_over_tcp_in_a_closed_room(self):

@@ -361,13 +361,18 @@ void DtlsListener::on_hello(const SocketAddress& source, std::span<const std::ui
     }
     return;
   }
-  if (existing != nullptr) end_session(*existing, StreamClose::peer_closed, false);
-  if (sessions_.size() >= kMaxSessions || handshaking_ >= kMaxHandshaking) {
+  // The limits first, counting the slot a restarting client's old session frees: a refused
+  // restart must not also cost the client its working session (and allocation).
+  const std::size_t sessions = sessions_.size() - (existing != nullptr ? 1 : 0);
+  const std::size_t handshaking =
+      handshaking_ - (existing != nullptr && !existing->established_ ? 1 : 0);
+  if (sessions >= kMaxSessions || handshaking >= kMaxHandshaking) {
     ++refused_[static_cast<std::size_t>(DtlsRefusal::session_limit)];
     SSL_free(listen_ssl_);
     listen_ssl_ = new_ssl(listen_channel_);
     return;
   }
+  if (existing != nullptr) end_session(*existing, StreamClose::peer_closed, false);
   SSL* ssl = listen_ssl_;
   listen_ssl_ = new_ssl(listen_channel_);
   auto session = std::make_unique<DtlsSession>(

@@ -209,6 +209,14 @@ void StreamConnection::close_when_flushed(StreamClose reason) {
   if (closed_) return;
   if (pending_.empty() && !write_in_flight_) return close(reason);
   close_when_flushed_ = reason;
+  // A client that stops reading would keep the connection (and its buffers) forever: what is
+  // not written within kFlushTimeout is dropped. Re-arming cancels the idle timer's wait.
+  idle_timer_.expires_after(kFlushTimeout);
+  idle_timer_.async_wait([weak = weak_from_this(), reason](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    self->close(reason);
+  });
 }
 
 void StreamConnection::send(std::span<const std::uint8_t> head,

@@ -90,6 +90,8 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   // connection is accepted: a client that connects and stalls, or announces a large frame and
   // trickles it, holds a descriptor and a read buffer for seconds, not minutes.
   static constexpr std::chrono::seconds kFirstFrameTimeout{10};
+  // close_when_flushed(): how long queued bytes may take to leave before the close anyway.
+  static constexpr std::chrono::seconds kFlushTimeout{5};
 
   Worker& worker_;
   boost::asio::ip::tcp::socket plain_;

@@ -124,17 +124,18 @@ void Worker::handle_allocate(const Inbound& in) {
   if (!transport_attr) return reply_error(in, 400, &auth->key);
   auto transport = stun::decode_requested_transport(*transport_attr);
   if (!transport) return reply_error(in, 400, &auth->key);
+  // RFC 8016 section 3.1: MOBILITY-TICKET (empty) asks for a ticket; without relay.mobility, or
+  // on a client transport that cannot move (TCP, TLS, DTLS: the allocation ends with the
+  // connection), or for a TCP allocation, the request is refused with 405 (Mobility Forbidden).
+  const bool mobility = message.has(stun::AttributeType::kMobilityTicket);
+  if (mobility && (!policy_->config.mobility || in.tuple.transport != ClientTransport::udp ||
+                   *transport == kProtocolTcp)) {
+    return reply_error(in, 405, &auth->key);
+  }
+
   // RFC 6062 section 5.1: TCP (6) makes a TCP allocation (turn/tcp_relay.cpp).
   if (*transport == kProtocolTcp) return tcp_relay_->handle_allocate(in, *auth);
   if (*transport != kProtocolUdp) return reply_error(in, 442, &auth->key);
-
-  // RFC 8016 section 3.1: MOBILITY-TICKET (empty) asks for a ticket; without relay.mobility, or
-  // on a client transport that cannot move (TCP, TLS, DTLS: the allocation ends with the
-  // connection), the request is refused with 405 (Mobility Forbidden).
-  const bool mobility = message.has(stun::AttributeType::kMobilityTicket);
-  if (mobility && (!policy_->config.mobility || in.tuple.transport != ClientTransport::udp)) {
-    return reply_error(in, 405, &auth->key);
-  }
 
   // Step 4: DONT-FRAGMENT is honoured by setting the relayed socket's DF bit (below).
   const bool dont_fragment = message.has(stun::AttributeType::kDontFragment);

@@ -3,6 +3,8 @@
 // allocation crosses workers.
 #include "turn/mobility.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 
 #include "podium/monitoring/logging.hpp"
@@ -96,28 +98,35 @@ void Worker::release_for_move(std::string ticket, FiveTuple from, std::string us
 void Worker::adopt_moved(std::string ticket, std::unique_ptr<Allocation> allocation, int fd,
                          int additional_fd) {
   now_ = std::chrono::steady_clock::now();
+  // A descriptor that cannot be registered here is closed: the allocation loses that relayed
+  // address (with none left it cannot be installed, below).
   boost::system::error_code ec;
   if (fd >= 0) {
     allocation->relay_socket.assign(allocation->relayed_address.is_v6()
                                         ? boost::asio::ip::udp::v6()
                                         : boost::asio::ip::udp::v4(),
                                     fd, ec);
+    if (ec) ::close(fd);
   }
   if (additional_fd >= 0) {
     allocation->additional_socket.assign(boost::asio::ip::udp::v6(), additional_fd, ec);
+    if (ec) ::close(additional_fd);
   }
+  const bool usable = allocation->relay_socket.is_open() || allocation->additional_socket.is_open();
   auto pending_it = pending_moves_.find(ticket);
   std::unique_ptr<PendingMove> move;
   if (pending_it != pending_moves_.end()) {
     move = std::move(pending_it->second);
     pending_moves_.erase(pending_it);
   }
-  if (!move || allocations_.contains(move->tuple)) {
-    // Nobody waits for it any more, or the client allocated anew on its new 5-tuple meanwhile:
-    // the moved allocation ends (with its accounting) under its old 5-tuple.
-    auto& stored = *allocation;
-    allocations_.emplace(stored.five_tuple, std::move(allocation));
-    delete_allocation(stored, "moved by mobility but its new 5-tuple is taken");
+  if (!move || !usable || allocations_.contains(move->tuple)) {
+    // Nobody waits for it any more, its sockets could not be taken over, or the client
+    // allocated anew on its new 5-tuple meanwhile: the moved allocation ends, with its
+    // accounting, under its old 5-tuple (free here: the kernel hashed it to another worker,
+    // or this one just released it).
+    const FiveTuple old_tuple = allocation->five_tuple;
+    auto [it, inserted] = allocations_.try_emplace(old_tuple, std::move(allocation));
+    if (inserted) delete_allocation(*it->second, "moved by mobility, but not installable");
     if (move) answer_mobility_refresh(*move, nullptr, 437);
     return;
   }

@@ -61,10 +61,11 @@ RelayedPorts& relayed_ports() {
 // State
 
 struct TcpRelay::TcpAllocation {
-  explicit TcpAllocation(asio::io_context& io) : acceptor(io) {}
+  explicit TcpAllocation(asio::io_context& io) : acceptor(io), retry(io) {}
   FiveTuple tuple;
   tcp::acceptor acceptor;
-  tcp::endpoint local;  // the relayed transport address as bound (before external_ip)
+  asio::steady_timer retry;  // accept() again after an error, not in a busy loop
+  tcp::endpoint local;       // the relayed transport address as bound (before external_ip)
   std::vector<std::uint32_t> connections;
 };
 
@@ -395,7 +396,18 @@ void TcpRelay::accept(TcpAllocation& state) {
         if (ec == asio::error::operation_aborted) return;
         auto* current = find(tuple);
         if (!current) return;  // the allocation ended
-        if (!ec) on_peer_accepted(*current, std::move(socket));
+        if (ec) {
+          // Out of descriptors (EMFILE/ENFILE): the waiting peer keeps the acceptor readable,
+          // so an immediate retry would spin. Counted as a refused attempt; retried in 100 ms.
+          worker_.shared_.tcp_metrics.attempt(TcpConnectResult::refused).Increment();
+          current->retry.expires_after(std::chrono::milliseconds(100));
+          current->retry.async_wait([this, tuple](const boost::system::error_code& wait) {
+            if (wait) return;
+            if (auto* state = find(tuple)) accept(*state);
+          });
+          return;
+        }
+        on_peer_accepted(*current, std::move(socket));
         accept(*current);
       });
 }

@@ -121,7 +121,10 @@ void Worker::stop() {
     tick_.cancel();
     boost::system::error_code ec;
     for (auto& listener : udp_listeners_) listener->socket.close(ec);
-    for (auto& listener : stream_listeners_) listener->acceptor.close(ec);
+    for (auto& listener : stream_listeners_) {
+      listener->acceptor.close(ec);
+      listener->retry.cancel();
+    }
     // Closing connections calls back on_stream_closed, which deletes their allocations.
     auto connections = connections_;
     for (auto& [raw, connection] : connections) connection->close(StreamClose::shutdown);
@@ -208,18 +211,24 @@ void Worker::accept(StreamListener& listener) {
       [this, &listener](const boost::system::error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || stopping_) return;
         if (ec) {
+          // Out of descriptors (EMFILE/ENFILE) or memory: the pending connection keeps the
+          // acceptor readable, so an immediate retry would spin. Try again in 100 ms.
           shared_.metrics.listener_error(listener.transport).Increment();
-        } else {
-          boost::system::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          auto remote = socket.remote_endpoint(ignored);
-          FiveTuple tuple{SocketAddress::from(remote.address(), remote.port()), listener.local,
-                          listener.transport};
-          auto connection = StreamConnection::create(*this, std::move(socket), listener.tls, tuple,
-                                                     shared_.config.proxy_protocol);
-          connections_.emplace(connection.get(), connection);
-          connection->start();
+          listener.retry.expires_after(std::chrono::milliseconds(100));
+          listener.retry.async_wait([this, &listener](const boost::system::error_code& wait) {
+            if (!wait && !stopping_) accept(listener);
+          });
+          return;
         }
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto remote = socket.remote_endpoint(ignored);
+        FiveTuple tuple{SocketAddress::from(remote.address(), remote.port()), listener.local,
+                        listener.transport};
+        auto connection = StreamConnection::create(*this, std::move(socket), listener.tls, tuple,
+                                                   shared_.config.proxy_protocol);
+        connections_.emplace(connection.get(), connection);
+        connection->start();
         accept(listener);
       });
 }
@@ -450,7 +459,9 @@ void Worker::describe_allocations(std::vector<AllocationInfo>& out) const {
     info.transport = to_string(tuple.transport);
     info.client = tuple.client.to_string();
     info.server = tuple.server.to_string();
-    if (allocation->relay_socket.is_open()) info.relayed = allocation->relayed_address.to_string();
+    if (allocation->relay_socket.is_open() || allocation->tcp) {
+      info.relayed = allocation->relayed_address.to_string();
+    }
     if (allocation->additional_socket.is_open()) {
       info.relayed_additional = allocation->additional_address.to_string();
     }

@@ -91,8 +91,9 @@ class Worker {
     SocketAddress local;
   };
   struct StreamListener {
-    StreamListener(boost::asio::io_context& io) : acceptor(io) {}
+    StreamListener(boost::asio::io_context& io) : acceptor(io), retry(io) {}
     boost::asio::ip::tcp::acceptor acceptor;
+    boost::asio::steady_timer retry;  // accept() after an error (EMFILE): not in a busy loop
     ClientTransport transport;
     boost::asio::ssl::context* tls = nullptr;
     SocketAddress local;
