@@ -147,6 +147,9 @@ def tcp_metrics(samples):
         "dtls_handshakes": metric(samples, "podium_sfu_dtls_handshakes_total"),
         "sessions_closed": labelled("podium_sfu_sessions_closed_total", "reason"),
         "dropped": labelled("podium_sfu_dropped_datagrams_total", "reason"),
+        # Every result's series, zeros included (to tell "none" from "not exported").
+        "ice_checks": {dict(l).get("result"): v for (n, l), v in samples.items()
+                       if n == "podium_sfu_ice_checks_total"},
     }
 
 
@@ -209,10 +212,7 @@ def drive(p, spec, out):
                 and m["pending"] == 0
         wait_for(settled, timeout=METRICS_WAIT, interval=0.25)
     finally:
-        code, timed_out = node.stop(timeout=max(deadline - time.monotonic(), 1))
-        out["node_exit"] = code
-        out["node_timeout"] = timed_out
-        out["node_stderr"] = "\n".join(node.stderr_lines)[-8000:]
+        test_sfu_browsers.stop_node(node, deadline, out)
 
 
 def drive_slides(p, spec, out):
@@ -247,10 +247,7 @@ def drive_slides(p, spec, out):
             return m["guests"] == 0 and m["presenters"] == 0 and m["bound"] == 0
         wait_for(settled, timeout=METRICS_WAIT, interval=0.25)
     finally:
-        code, timed_out = node.stop(timeout=max(deadline - time.monotonic(), 1))
-        out["node_exit"] = code
-        out["node_timeout"] = timed_out
-        out["node_stderr"] = "\n".join(node.stderr_lines)[-8000:]
+        test_sfu_browsers.stop_node(node, deadline, out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,10 +257,7 @@ class SfuIceTcpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         why = missing_prerequisite()
-        if why:
-            if os.environ.get("PODIUM_REQUIRE_BROWSER") == "1":
-                raise AssertionError("PODIUM_REQUIRE_BROWSER=1 but " + why)
-            raise unittest.SkipTest(why)
+        test_sfu_browsers.skip_without(why)
         print("\n" + test_sfu_browsers.ensure_node_modules(), file=sys.stderr)
 
     def run_scenario(self, scenario):
@@ -326,7 +320,8 @@ class SfuIceTcpTest(unittest.TestCase):
         self.assertIsNotNone(g["firstPackets"], "guest received no packet\n" + context)
         self.assertGreaterEqual(inbound["packetsReceived"], MIN_PACKETS, context)
         self.assertGreater(inbound["packetsReceived"], g["firstPackets"], context)
-        self.assertIn("opus", (inbound.get("codec") or "opus").lower(), context)
+        self.assertEqual((inbound.get("codec") or "").lower(), "audio/opus",
+                         "the guest's inbound-rtp codec\n" + context)
 
         # UDP was tried and dropped; the SFU's ICE-TCP metrics moved.
         self.assertGreater(out["udp_drops"][0], 0, "no UDP packet was dropped\n" + context)
@@ -411,7 +406,10 @@ class SfuIceTcpTest(unittest.TestCase):
         self.assertGreater(out["udp_drops"][0], 0, context)
         mc = out.get("metrics_connected") or {}
         self.assertEqual(mc.get("rtp_out"), 0, context)
-        self.assertEqual(mc.get("accepted"), 0, context)
+        # Not one ICE check reached the SFU, on any path: the blocked UDP was the only one.
+        checks = mc.get("ice_checks") or {}
+        self.assertIn("accepted", checks, "podium_sfu_ice_checks_total not exported\n" + context)
+        self.assertEqual(sum(checks.values()), 0, "checks reached the SFU\n" + context)
         print("\ncontrol: after %d ms the guest is %s/%s with %d packets; UDP dropped %d packets; "
               "run %.1f s" % (c["pollMs"], g["last"]["ice"], g["last"]["connection"], packets,
                               out["udp_drops"][0], out["outer_seconds"]), file=sys.stderr)

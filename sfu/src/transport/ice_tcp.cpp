@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -22,6 +23,19 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr int kMaxReadsPerWakeup = 8;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// A closing connection's unread input is discarded in up to this many reads before close():
+// Linux answers close() with unread data by a reset that also drops what is still queued to send.
+constexpr int kMaxDiscardReads = 4;
+
+// The peer's IP as 16 bytes (IPv4 as its v4-mapped IPv6 form): the key of the per-source limit.
+std::array<std::uint8_t, 16> source_of(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return {};
+  const auto ip = endpoint.address();
+  return ip.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, ip.to_v4()).to_bytes()
+                    : ip.to_v6().to_bytes();
+}
 }  // namespace
 
 const char* to_string(TcpClose reason) {
@@ -40,6 +54,8 @@ const char* to_string(TcpClose reason) {
       return "idle_timeout";
     case TcpClose::session_closed:
       return "session_closed";
+    case TcpClose::session_limit:
+      return "session_limit";
     case TcpClose::shutdown:
       return "shutdown";
     case TcpClose::count:
@@ -57,7 +73,7 @@ IceTcpConnection::IceTcpConnection(IceTcpListener& listener, tcp::socket socket,
       socket_(std::move(socket)),
       fd_(socket_.native_handle()),
       // Frames carry the packets UDP would: no larger than a received datagram may be.
-      reader_(net::kMaxDatagram),
+      reader_(std::in_place, net::kMaxDatagram),
       accepted_at_(now),
       last_frame_(now) {
   sockaddr_storage storage{};
@@ -145,13 +161,22 @@ void IceTcpListener::arm_accept() {
   });
 }
 
-std::size_t IceTcpListener::pending_connections() const {
-  return static_cast<std::size_t>(std::count_if(
-      live_.begin(), live_.end(), [](const auto& c) { return c->session == nullptr; }));
+std::size_t IceTcpListener::SourceHash::operator()(const std::array<std::uint8_t, 16>& a) const {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  std::memcpy(&high, a.data(), 8);
+  std::memcpy(&low, a.data() + 8, 8);
+  return std::hash<std::uint64_t>{}(high * 0x9E3779B97F4A7C15ull ^ low);
 }
 
 void IceTcpListener::on_accept(tcp::socket socket) {
-  if (live_.size() >= limits_.max_connections || pending_connections() >= limits_.max_pending) {
+  // Unbound connections are unauthenticated: a global cap, and a cap per source address so that
+  // one host cannot take every unbound slot (RFC 6544 leaves admission to the passive side).
+  const auto source = source_of(socket);
+  auto from_source = pending_by_source_.find(source);
+  if (live_.size() >= limits_.max_connections || pending_ >= limits_.max_pending ||
+      (from_source != pending_by_source_.end() &&
+       from_source->second >= limits_.max_pending_per_source)) {
     ++counters_.refused;
     boost::system::error_code ignored;
     socket.close(ignored);
@@ -167,6 +192,9 @@ void IceTcpListener::on_accept(tcp::socket socket) {
   }
   ++counters_.accepted;
   auto connection = std::make_unique<IceTcpConnection>(*this, std::move(socket), Clock::now());
+  connection->source_ = source;
+  ++pending_;
+  ++pending_by_source_[source];
   const auto fd = static_cast<std::size_t>(connection->fd());
   if (by_fd_.size() <= fd) by_fd_.resize(fd + 1, nullptr);
   by_fd_[fd] = connection.get();
@@ -176,7 +204,8 @@ void IceTcpListener::on_accept(tcp::socket socket) {
 
 void IceTcpListener::on_readable(IceTcpConnection& connection) {
   for (int round = 0; round < kMaxReadsPerWakeup; ++round) {
-    auto room = connection.reader_.writable();
+    auto& reader = *connection.reader_;  // freed by close(): not used once closed_ is set
+    auto room = reader.writable();
     const ssize_t n = ::recv(connection.fd_, room.data(), room.size(), MSG_DONTWAIT);
     if (n == 0) {
       close(connection, TcpClose::peer_closed);
@@ -187,10 +216,10 @@ void IceTcpListener::on_readable(IceTcpConnection& connection) {
       close(connection, errno == ECONNRESET ? TcpClose::peer_closed : TcpClose::error);
       break;
     }
-    connection.reader_.commit(static_cast<std::size_t>(n));
+    reader.commit(static_cast<std::size_t>(n));
     // RFC 4571 section 2: length-prefixed frames, any number of them (or a part of one) per read.
     for (;;) {
-      auto next = connection.reader_.next();
+      auto next = reader.next();
       if (next.status == rfc4571::FrameReader::Status::need_more) break;
       if (next.status != rfc4571::FrameReader::Status::frame) {
         close(connection, TcpClose::framing);
@@ -202,35 +231,50 @@ void IceTcpListener::on_readable(IceTcpConnection& connection) {
       if (connection.closed_) break;
     }
     if (connection.closed_) break;
-    connection.reader_.compact();
+    reader.compact();
     if (static_cast<std::size_t>(n) < room.size()) break;  // the socket is drained
   }
   handler_.on_stream_read_done();
   if (!connection.closed_) connection.arm_read();
 }
 
+bool IceTcpListener::session_full(const Session& session) const {
+  auto it = by_session_.find(&session);
+  return it != by_session_.end() && it->second >= limits_.max_per_session;
+}
+
+void IceTcpListener::release_pending(IceTcpConnection& connection) {
+  --pending_;
+  auto it = pending_by_source_.find(connection.source_);
+  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
+}
+
 void IceTcpListener::bind_session(IceTcpConnection& connection, Session& session) {
+  if (!connection.bound_to_) {
+    release_pending(connection);
+    connection.bound_to_ = &session;
+    ++by_session_[&session];
+  }
   connection.session = &session;
   if (!connection.writer_) {
     connection.writer_ = std::make_unique<rfc4571::FrameWriter>(kTcpWriteQueueBytes);
   }
 }
 
-bool IceTcpListener::queue(int fd, std::span<const std::uint8_t> head,
+void IceTcpListener::queue(int fd, std::span<const std::uint8_t> head,
                            std::span<const std::uint8_t> payload, std::size_t padding) {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= by_fd_.size()) return false;
-  IceTcpConnection* connection = by_fd_[static_cast<std::size_t>(fd)];
-  if (!connection) return false;
-  if (!connection->writer_ || !connection->writer_->push(head, payload, padding)) {
+  IceTcpConnection* connection = fd >= 0 && static_cast<std::size_t>(fd) < by_fd_.size()
+                                     ? by_fd_[static_cast<std::size_t>(fd)]
+                                     : nullptr;
+  if (!connection || !connection->writer_ || !connection->writer_->push(head, payload, padding)) {
     ++counters_.frames_dropped;
-    return true;
+    return;
   }
   ++counters_.frames_out;
   if (!connection->dirty_) {
     connection->dirty_ = true;
     dirty_.push_back(connection);
   }
-  return true;
 }
 
 void IceTcpListener::flush() {
@@ -276,8 +320,19 @@ void IceTcpListener::close(IceTcpConnection& connection, TcpClose reason) {
   if (fd < by_fd_.size() && by_fd_[fd] == &connection) by_fd_[fd] = nullptr;
   if (connection.session) handler_.on_stream_closed(connection);
   connection.session = nullptr;
+  if (connection.bound_to_) {
+    auto it = by_session_.find(connection.bound_to_);
+    if (it != by_session_.end() && --it->second == 0) by_session_.erase(it);
+    connection.bound_to_ = nullptr;
+  } else {
+    release_pending(connection);
+  }
   boost::system::error_code ignored;
   connection.socket_.close(ignored);
+  // Only the small object stays (completions already queued for it test closed_): the read
+  // buffer and the write queue go now, so connection churn does not hold them.
+  connection.reader_.reset();
+  connection.writer_.reset();
   auto it = std::find_if(live_.begin(), live_.end(),
                          [&](const auto& c) { return c.get() == &connection; });
   if (it != live_.end()) {
@@ -292,7 +347,18 @@ void IceTcpListener::close_session(Session& session) {
     IceTcpConnection& connection = *live_[i];
     if (connection.session == &session) {
       connection.session = nullptr;
-      close(connection, TcpClose::session_closed);  // swaps the last one into slot i
+      // What the session's end queued (SCTP ABORT, DTLS close_notify) goes out before the
+      // connection closes, as far as the socket takes it without blocking. write() closes the
+      // connection itself on a socket error.
+      if (connection.writer_) write(connection);
+      if (!connection.closed_) {
+        // Unread input would turn close() into a reset that discards the bytes just written.
+        for (int round = 0; round < kMaxDiscardReads; ++round) {
+          if (::recv(connection.fd_, nullptr, 65536, MSG_DONTWAIT | MSG_TRUNC) <= 0) break;
+        }
+        close(connection, TcpClose::session_closed);
+      }
+      // close() swapped the last connection into slot i.
     } else {
       ++i;
     }
@@ -304,7 +370,7 @@ void IceTcpListener::on_second(Clock::time_point now) {
   std::swap(dead_, dying_);
   for (std::size_t i = 0; i < live_.size();) {
     IceTcpConnection& connection = *live_[i];
-    if (!connection.session && now - connection.accepted_at_ > kFirstFrameTimeout) {
+    if (!connection.bound_to_ && now - connection.accepted_at_ > kFirstFrameTimeout) {
       close(connection, TcpClose::first_timeout);
     } else if (connection.session && now - connection.last_frame_ > limits_.idle_timeout) {
       close(connection, TcpClose::idle_timeout);

@@ -17,6 +17,7 @@ enum class TcpClose : std::uint8_t {
   first_timeout,   // no first frame within kFirstFrameTimeout of the accept
   idle_timeout,    // bound, but no frame for sfu.consent_timeout
   session_closed,  // the session it was bound to ended
+  session_limit,   // its first check named a session with max_per_session connections already
   shutdown,
   count
 };
@@ -24,11 +25,15 @@ const char* to_string(TcpClose reason);
 
 struct TcpCounters {
   std::uint64_t accepted = 0;
-  std::uint64_t refused = 0;  // over the connection limits: closed right after the accept
+  // Over the connection limits (all connections, unbound ones, unbound ones from the source
+  // address): closed right after the accept.
+  std::uint64_t refused = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(TcpClose::count)> closed{};
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
-  std::uint64_t frames_dropped = 0;  // the connection's write queue was full
+  // The connection's write queue was full, or no open connection has the packet's descriptor
+  // (a stale path), or bytes still queued when a connection closed.
+  std::uint64_t frames_dropped = 0;
 };
 
 }  // namespace podium::sfu

@@ -20,10 +20,10 @@ inline constexpr std::size_t kMaxMediaDatagram = 1500;
 class StreamPaths {
  public:
   virtual ~StreamPaths() = default;
-  // Queues one packet on the stream whose socket is `fd`; false when `fd` is not a stream
-  // (the packet then goes out on UDP). A packet a full stream cannot take is dropped and
-  // counted by the stream, and still returns true.
-  virtual bool queue(int fd, std::span<const std::uint8_t> head,
+  // Queues one packet on the stream whose socket is `fd` (any descriptor but the UDP socket's).
+  // A packet for no open stream, or one a full stream cannot take, is dropped and counted by the
+  // streams; it never goes out on UDP.
+  virtual void queue(int fd, std::span<const std::uint8_t> head,
                      std::span<const std::uint8_t> payload, std::size_t padding) = 0;
   // Hands queued stream bytes to the kernel (non-blocking).
   virtual void flush() = 0;
@@ -42,7 +42,10 @@ class MediaSendBatch {
   }
   void commit() {
     const Entry& e = *current_;
-    if (streams_ && streams_->queue(e.fd, {e.head.data(), e.head_length}, e.payload, e.padding)) {
+    if (streams_ && e.fd != udp_fd_) {
+      // Only the UDP socket's packets go to sendmmsg: a descriptor that is no open stream (a
+      // path closed since the entry was filled) is dropped by the streams, never sent on UDP.
+      streams_->queue(e.fd, {e.head.data(), e.head_length}, e.payload, e.padding);
       ++stream_pending_;  // the UDP slot is reused by the next entry
       return;
     }
@@ -59,12 +62,18 @@ class MediaSendBatch {
   // Packets queued since the last flush, on UDP and on streams.
   std::size_t pending() const { return udp_.pending() + stream_pending_; }
   void on_failure(net::SendFailureHook hook, void* context) { udp_.on_failure(hook, context); }
-  void set_streams(StreamPaths* streams) { streams_ = streams; }
+  // With stream paths, every entry whose fd is not `udp_fd` goes to them. Without, every entry
+  // is a datagram.
+  void set_streams(StreamPaths* streams, int udp_fd) {
+    streams_ = streams;
+    udp_fd_ = udp_fd;
+  }
 
  private:
   Udp udp_;
   Entry* current_ = nullptr;
   StreamPaths* streams_ = nullptr;
+  int udp_fd_ = -1;
   std::size_t stream_pending_ = 0;
 };
 

@@ -99,11 +99,11 @@ std::uint16_t MediaWorker::bind() {
       config_.announced_ip ? config_.announced_ip->to_string() : config_.listen_ip.to_string();
   if (config_.tcp_port) {
     // RFC 6544: a passive host candidate on the same address, for peers whose UDP is blocked.
-    // Every session may have a connection; a few hundred may be on their way to their first
-    // check at a time.
+    // A browser opens one connection per local candidate: sessions have two on average and at
+    // most four; a few hundred may be on their way to their first check at a time.
     IceTcpListener::Limits limits;
-    limits.max_connections = config_.max_sessions;
-    limits.max_pending = std::min<std::size_t>(256, config_.max_sessions);
+    limits.max_connections = std::size_t{2} * config_.max_sessions;
+    limits.max_pending = std::min<std::size_t>(256, limits.max_connections);
     limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.consent_timeout);
     tcp_ = std::make_unique<IceTcpListener>(io_, *this, counters_.tcp, limits);
     try {
@@ -113,7 +113,7 @@ std::uint16_t MediaWorker::bind() {
                                config::Endpoint{config_.listen_ip, *config_.tcp_port}.to_string() +
                                ": " + e.code().message());
     }
-    send_->set_streams(tcp_.get());
+    send_->set_streams(tcp_.get(), socket_.native_handle());
   }
   return port_;
 }
@@ -264,6 +264,11 @@ void MediaWorker::handle_stun(std::span<const std::uint8_t> data, const SocketAd
     return refuse_stream();
   }
   Session& session = *it->second;
+  if (first_on_stream && tcp_->session_full(session)) {
+    // Checked before the agent sees the check, so that a refused connection's check changes
+    // neither consent nor the selected pair.
+    return tcp_->close(*stream, TcpClose::session_limit);
+  }
   auto answer = session.ice().handle(*message, source, now_, stun_out_);
   if (first_on_stream) {
     if (answer.result != ice::CheckResult::accepted) {

@@ -3,9 +3,12 @@
 // with the relay's codec) framed as RFC 4571 says. What is checked: the passive candidate in the
 // answer, checks answered on the connection (split across writes, several in one write), the
 // connection bound to the session of its first check, the refusals (first frame not a check,
-// unknown ufrag, framing errors) each closing the connection with its metric, and the two ways
-// a connection and a session end each other. (A browser over ICE-TCP is
-// tests/integration/test_sfu_ice_tcp.py.)
+// unknown ufrag, framing errors) each closing the connection with its metric, the two ways
+// a connection and a session end each other (a session's end still delivers its close_notify,
+// over a real DTLS handshake on the connection), the connection limits (all, unbound per source
+// address, per session) and MediaSendBatch never sending a stream's packet on UDP. (A browser over
+// ICE-TCP is tests/integration/test_sfu_ice_tcp.py.)
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,12 +19,19 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include "dtls/certificate.hpp"
+#include "dtls/dtls_context.hpp"
+#include "dtls/dtls_transport.hpp"
+#include "loopback_udp.hpp"
 #include "podium/monitoring/metrics.hpp"
 #include "podium/sfu/sfu_server.hpp"
 #include "podium/stun/credentials.hpp"
@@ -29,15 +39,17 @@
 #include "podium/stun/message.hpp"
 #include "podium/stun/message_builder.hpp"
 #include "podium/stun/message_integrity.hpp"
+#include "registry_metric.hpp"
 #include "sdp/session_description.hpp"
 #include "sdp_test_data.hpp"
+#include "transport/ice_tcp.hpp"
+#include "transport/media_send_batch.hpp"
 
 namespace podium::sfu {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Labels = std::vector<std::pair<std::string, std::string>>;
 
 config::SfuConfig tcp_config() {
   config::SfuConfig config;
@@ -49,23 +61,8 @@ config::SfuConfig tcp_config() {
   return config;
 }
 
-double metric(prometheus::Registry& registry, const std::string& name, const Labels& labels = {}) {
-  for (const auto& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const auto& series : family.metric) {
-      bool match = true;
-      for (const auto& [key, value] : labels) {
-        bool found = false;
-        for (const auto& label : series.label) found |= label.name == key && label.value == value;
-        match &= found;
-      }
-      if (!match) continue;
-      return family.type == prometheus::MetricType::Counter ? series.counter.value
-                                                            : series.gauge.value;
-    }
-  }
-  return std::nan("");
-}
+using test_support::Labels;
+using test_support::metric;
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 4s) {
   const auto deadline = Clock::now() + limit;
@@ -93,11 +90,21 @@ struct Created {
   std::string local_ufrag, local_pwd, remote_ufrag;
 };
 
-Created create(Running& sfu, const std::string& file = "chromium_156_whep_offer.sdp") {
+// `replace_fingerprint`: the offer's a=fingerprint lines name this sha-256 value instead (the
+// test's own certificate, for a real DTLS handshake).
+Created create(Running& sfu, const std::string& file = "chromium_156_whep_offer.sdp",
+               const std::string& replace_fingerprint = "") {
   SessionOffer offer;
   offer.role = file.find("whip") != std::string::npos ? SessionRole::presenter : SessionRole::guest;
   offer.room = "room";
   offer.sdp = sdp::testing::load(file);
+  if (!replace_fingerprint.empty()) {
+    const std::string key = "a=fingerprint:sha-256 ";
+    for (auto at = offer.sdp.find(key); at != std::string::npos; at = offer.sdp.find(key, at)) {
+      at += key.size();
+      offer.sdp.replace(at, offer.sdp.find("\r\n", at) - at, replace_fingerprint);
+    }
+  }
   auto answer = sfu.server.sessions().create_session(offer);
   EXPECT_TRUE(answer.ok()) << (answer.ok() ? "" : answer.error().reason);
   if (!answer.ok()) return {};
@@ -147,8 +154,15 @@ std::vector<std::uint8_t> frame(const std::vector<std::uint8_t>& packet) {
 // The browser's side of an ICE-TCP connection (an active candidate).
 class TcpPeer {
  public:
-  explicit TcpPeer(std::uint16_t port) {
+  // `source`: the local IPv4 address to connect from (any 127.x.y.z is loopback).
+  explicit TcpPeer(std::uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    }
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -408,15 +422,201 @@ TEST(SfuIceTcp, FramingErrorsCloseTheConnection) {
 
 TEST(SfuIceTcp, ConnectionLimitRefuses) {
   auto config = tcp_config();
-  config.max_sessions = 2;  // also the connection limit
+  config.max_sessions = 2;  // 2 x max_sessions connections, all of them may be unbound
   Running sfu(config);
-  TcpPeer a(sfu.server.tcp_port()), b(sfu.server.tcp_port()), c(sfu.server.tcp_port());
-  EXPECT_TRUE(c.closed_by_sfu());
+  TcpPeer a(sfu.server.tcp_port()), b(sfu.server.tcp_port()), c(sfu.server.tcp_port()),
+      d(sfu.server.tcp_port());
+  ASSERT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 4;
+  }));
+  TcpPeer e(sfu.server.tcp_port());
+  EXPECT_TRUE(e.closed_by_sfu());
   EXPECT_TRUE(eventually([&] {
     return sfu.value("podium_sfu_tcp_connections_total", {{"result", "refused"}}) == 1 &&
-           sfu.value("podium_sfu_tcp_connections_total", {{"result", "accepted"}}) == 2 &&
-           sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 2;
+           sfu.value("podium_sfu_tcp_connections_total", {{"result", "accepted"}}) == 4 &&
+           sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 4;
   }));
+}
+
+// One host opening silent connections holds at most 8 unbound slots; another host still gets
+// in and binds, and so does the first once one of its connections is gone.
+TEST(SfuIceTcp, UnboundConnectionsAreCappedPerSourceAddress) {
+  Running sfu;
+  Created s = create(sfu);
+  std::vector<std::unique_ptr<TcpPeer>> silent;
+  for (int i = 0; i < 8; ++i) {
+    silent.push_back(std::make_unique<TcpPeer>(sfu.server.tcp_port(), "127.0.0.1"));
+    ASSERT_TRUE(silent.back()->connected());
+  }
+  ASSERT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 8;
+  }));
+  TcpPeer ninth(sfu.server.tcp_port(), "127.0.0.1");
+  EXPECT_TRUE(ninth.closed_by_sfu()) << "a 9th unbound connection from the same address";
+  EXPECT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_tcp_connections_total", {{"result", "refused"}}) == 1;
+  }));
+
+  TcpPeer other(sfu.server.tcp_port(), "127.0.0.2");
+  ASSERT_TRUE(other.connected());
+  ASSERT_TRUE(other.write(frame(check(s, 1, false))));
+  auto r = other.read_frame();
+  ASSERT_TRUE(r.has_value()) << "another source address is not locked out";
+  EXPECT_EQ(response(*r, s)->cls, stun::Class::kSuccessResponse);
+
+  // Binding frees the unbound slot: the first address may open one more; closing frees one too.
+  ASSERT_TRUE(silent[0]->write(frame(check(s, 2, false))));
+  ASSERT_TRUE(silent[0]->read_frame().has_value());
+  silent[1]->close();
+  ASSERT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 6 &&
+           sfu.value("podium_sfu_tcp_connections", {{"state", "bound"}}) == 2;
+  }));
+  TcpPeer again1(sfu.server.tcp_port(), "127.0.0.1"), again2(sfu.server.tcp_port(), "127.0.0.1");
+  ASSERT_TRUE(again2.write(frame(check(s, 3, false))));
+  EXPECT_TRUE(again2.read_frame().has_value());
+  EXPECT_FALSE(again1.closed_by_sfu(300ms));
+  EXPECT_EQ(sfu.value("podium_sfu_tcp_connections_total", {{"result", "refused"}}), 1);
+}
+
+// At most 4 connections are bound to one session; a 5th one's check closes it (session_limit)
+// without touching the session, and a slot frees when one of the 4 closes.
+TEST(SfuIceTcp, ConnectionsPerSessionAreCapped) {
+  Running sfu;
+  Created s = create(sfu);
+  std::vector<std::unique_ptr<TcpPeer>> bound;
+  for (std::uint8_t i = 0; i < 4; ++i) {
+    bound.push_back(std::make_unique<TcpPeer>(sfu.server.tcp_port()));
+    ASSERT_TRUE(bound.back()->write(frame(check(s, static_cast<std::uint8_t>(10 + i), i == 0))));
+    ASSERT_TRUE(bound.back()->read_frame().has_value()) << "connection " << int(i);
+  }
+  TcpPeer fifth(sfu.server.tcp_port());
+  ASSERT_TRUE(fifth.write(frame(check(s, 20, true))));
+  EXPECT_FALSE(fifth.read_frame(500ms).has_value()) << "no response on a 5th connection";
+  EXPECT_TRUE(fifth.closed_by_sfu());
+  EXPECT_TRUE(eventually([&] {
+    return closed(sfu, "session_limit") == 1 &&
+           sfu.value("podium_sfu_tcp_connections", {{"state", "bound"}}) == 4 &&
+           sfu.value("podium_sfu_tcp_connections", {{"state", "pending"}}) == 0;
+  }));
+  EXPECT_EQ(sfu.value("podium_sfu_guests"), 1);
+  EXPECT_EQ(sfu.value("podium_sfu_sessions_closed_total", {{"reason", "tcp_closed"}}), 0);
+
+  bound[3]->close();  // not the nominated one
+  ASSERT_TRUE(eventually([&] { return closed(sfu, "peer_closed") == 1; }));
+  TcpPeer replacement(sfu.server.tcp_port());
+  ASSERT_TRUE(replacement.write(frame(check(s, 30, false))));
+  EXPECT_TRUE(replacement.read_frame().has_value());
+  EXPECT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_tcp_connections", {{"state", "bound"}}) == 4;
+  }));
+}
+
+// The browser's DTLS output (a dtls::DtlsSink), queued until the test frames it onto the stream.
+class Outbox final : public dtls::DtlsSink {
+ public:
+  void send(std::span<const std::uint8_t> datagram) override {
+    queued.emplace_back(datagram.begin(), datagram.end());
+  }
+  std::deque<std::vector<std::uint8_t>> queued;
+};
+
+// A session that ends while its path is an ICE-TCP connection sends its DTLS close_notify
+// (RFC 5246 section 7.2.1) on that connection before the SFU closes it.
+TEST(SfuIceTcp, SessionEndDeliversCloseNotifyBeforeTheConnectionCloses) {
+  auto certificate = dtls::Certificate::generate();
+  ASSERT_TRUE(certificate.ok());
+  auto context = dtls::DtlsContext::create(*certificate);
+  ASSERT_TRUE(context.ok());
+
+  Running sfu;
+  Created s = create(sfu, "chromium_156_whep_offer.sdp", certificate->fingerprint_sdp());
+  const std::string key = "a=fingerprint:sha-256 ";
+  const auto at = s.answer.sdp.find(key);
+  ASSERT_NE(at, std::string::npos);
+  const auto end = s.answer.sdp.find("\r\n", at);
+  auto sfu_fingerprint = dtls::Fingerprint::parse(
+      "sha-256", std::string_view(s.answer.sdp).substr(at + key.size(), end - at - key.size()));
+  ASSERT_TRUE(sfu_fingerprint.ok());
+
+  TcpPeer peer(sfu.server.tcp_port());
+  ASSERT_TRUE(peer.write(frame(check(s, 1, true))));
+  ASSERT_TRUE(peer.read_frame().has_value());
+
+  // The SFU answered a=setup:passive to the actpass offer: the browser is the DTLS client.
+  Outbox outbox;
+  dtls::DtlsTransportOptions options;
+  options.role = dtls::Role::client;
+  options.remote_fingerprints = {*sfu_fingerprint};
+  auto browser = dtls::DtlsTransport::create(*context, options, outbox);
+  ASSERT_TRUE(browser.ok());
+  auto& transport = **browser;
+  transport.start(Clock::now());
+  const auto deadline = Clock::now() + 5s;
+  while (transport.state() != dtls::DtlsState::connected && Clock::now() < deadline) {
+    while (!outbox.queued.empty()) {
+      ASSERT_TRUE(peer.write(frame(outbox.queued.front())));
+      outbox.queued.pop_front();
+    }
+    auto in = peer.read_frame(200ms);
+    if (in && !in->empty() && (*in)[0] >= 20 && (*in)[0] <= 63) transport.feed(*in, Clock::now());
+  }
+  ASSERT_EQ(transport.state(), dtls::DtlsState::connected);
+  ASSERT_TRUE(eventually([&] {
+    return sfu.value("podium_sfu_sessions", {{"ice", "connected"}, {"dtls", "connected"}}) == 1;
+  }));
+
+  ASSERT_TRUE(sfu.server.sessions().close_session("room", s.answer.session_id).ok());
+  // Frames until the end of the stream: one of them is the close_notify.
+  for (int i = 0; i < 50 && transport.state() == dtls::DtlsState::connected; ++i) {
+    auto in = peer.read_frame(2s);
+    if (!in) break;  // the end of the stream (or nothing for 2 s)
+    if (!in->empty() && (*in)[0] >= 20 && (*in)[0] <= 63) transport.feed(*in, Clock::now());
+  }
+  EXPECT_EQ(transport.state(), dtls::DtlsState::closed)
+      << "no close_notify before the connection closed: "
+      << dtls::to_string(transport.failure_reason());
+  EXPECT_EQ(transport.failure_reason(), dtls::FailureReason::closed_by_peer);
+  EXPECT_TRUE(peer.closed_by_sfu());
+  EXPECT_TRUE(eventually([&] { return closed(sfu, "session_closed") == 1; }));
+}
+
+// What the media worker does with a listener's connections: nothing here (no connection exists).
+class NoStreams final : public StreamHandler {
+ public:
+  void on_stream_packet(IceTcpConnection&, std::span<std::uint8_t>) override {}
+  void on_stream_read_done() override {}
+  void on_stream_closed(IceTcpConnection&) override {}
+};
+
+// A packet whose descriptor is neither the UDP socket nor an open connection (a stale path) is
+// dropped and counted; it is never written with sendmmsg on that descriptor.
+TEST(SfuIceTcp, SendBatchNeverSendsAStalePathOnUdp) {
+  boost::asio::io_context io;
+  NoStreams handler;
+  TcpCounters counters;
+  IceTcpListener listener(io, handler, counters, {});
+  testing::LoopbackUdp udp, stale, receiver;
+
+  MediaSendBatch batch;
+  batch.set_streams(&listener, udp.fd());
+  const std::uint8_t packet[] = {0x80, 0x6F, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+  for (int fd : {udp.fd(), stale.fd(), 9999}) {
+    auto& entry = batch.next();
+    entry.fd = fd;
+    entry.destination = receiver.address();
+    std::memcpy(entry.head.data(), packet, sizeof(packet));
+    entry.head_length = sizeof(packet);
+    batch.commit();
+  }
+  EXPECT_EQ(batch.pending(), 3u);
+  EXPECT_EQ(batch.flush(), 0u);
+  auto got = receiver.receive(500ms);
+  ASSERT_TRUE(got.has_value()) << "the UDP socket's packet";
+  EXPECT_EQ(got->source, udp.address());
+  EXPECT_FALSE(receiver.receive(300ms).has_value()) << "a stale stream descriptor's packet";
+  EXPECT_EQ(counters.frames_dropped, 2u);
+  EXPECT_EQ(counters.frames_out, 0u);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "podium/stun/message.hpp"
 #include "podium/stun/message_builder.hpp"
 #include "podium/stun/message_integrity.hpp"
+#include "registry_metric.hpp"
 #include "sdp/sdpfrag.hpp"
 #include "sdp/session_description.hpp"
 #include "sdp_test_data.hpp"
@@ -45,25 +46,8 @@ config::SfuConfig loopback_config() {
   return config;
 }
 
-// The value of one counter or gauge, or NaN when no series matches.
-using Labels = std::vector<std::pair<std::string, std::string>>;
-double metric(prometheus::Registry& registry, const std::string& name, const Labels& labels = {}) {
-  for (const auto& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const auto& series : family.metric) {
-      bool match = true;
-      for (const auto& [key, value] : labels) {
-        bool found = false;
-        for (const auto& label : series.label) found |= label.name == key && label.value == value;
-        match &= found;
-      }
-      if (!match) continue;
-      return family.type == prometheus::MetricType::Counter ? series.counter.value
-                                                            : series.gauge.value;
-    }
-  }
-  return std::nan("");
-}
+using test_support::Labels;
+using test_support::metric;
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
