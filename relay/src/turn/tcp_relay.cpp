@@ -98,7 +98,8 @@ struct TcpRelay::BindRequest {
 // carry each other's bytes. Backpressure both ways: the client's bytes are written to the peer
 // from the connection's own read buffer, which it does not refill until the write is done; the
 // peer is read only while the client's write buffer has room for a whole chunk.
-struct TcpRelay::DataPipe : StreamConnection::RawSink, std::enable_shared_from_this<DataPipe> {
+struct TcpRelay::DataPipe final : StreamConnection::RawSink,
+                                  std::enable_shared_from_this<DataPipe> {
   DataPipe(TcpRelay& relay, std::uint32_t id, std::shared_ptr<StreamConnection> client,
            tcp::socket peer)
       : relay(relay), id(id), client(std::move(client)), peer(std::move(peer)) {
