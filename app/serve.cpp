@@ -14,12 +14,12 @@
 #include <tuple>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "admin_api.hpp"
 #include "commands.hpp"
+#include "control_signals.hpp"
 #include "podium/common/http_server.hpp"
 #include "podium/common/random.hpp"
 #include "podium/config/config.hpp"
@@ -104,9 +104,9 @@ int serve(const std::optional<std::string>& config_path) {
                              .Register(metrics.registry())
                              .Add({});
   asio::io_context control(1);
-  // Registered before anything starts: a signal that arrives while the components start (or
+  // Before anything starts (any thread): a signal that arrives while the components start (or
   // right after the "listening" lines) is queued and handled below, never the default action.
-  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  ControlSignals signals(control);
 
   std::optional<monitoring::MetricsEndpoint> metrics_endpoint;
   std::optional<relay::RelayServer> relay_server;

@@ -113,18 +113,54 @@ def addr(host_port):
     return "%s:%d" % host_port
 
 
+def _proc_net_address(text):
+    """"0100007F:0D96" (an address in /proc/net/{tcp,udp}[6]) -> "127.0.0.1:3478"."""
+    host, port = text.split(":")
+    raw = bytes.fromhex(host)
+    # The kernel prints each 32-bit word of the address in host (little-endian) order.
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(raw) == 4:
+        return "%s:%d" % (socket.inet_ntop(socket.AF_INET, raw), int(port, 16))
+    return "[%s]:%d" % (socket.inet_ntop(socket.AF_INET6, raw), int(port, 16))
+
+
+TCP_ESTABLISHED = "01"  # the st column of /proc/net/tcp (include/net/tcp_states.h)
+
+
 def sockets_of(pid, proto, remote):
-    """Local addresses ("IP:PORT") of the sockets process `pid` has to `remote` ("IP:PORT")."""
-    out = subprocess.run(["ss", "-H", "-n", "-p", "-a", "-u" if proto == "udp" else "-t"],
-                         capture_output=True, text=True, timeout=10).stdout
+    """Local addresses ("IP:PORT") of the sockets process `pid` has to `remote` ("IP:PORT"),
+    TCP ones only while ESTABLISHED (after the server's FIN they are CLOSE_WAIT until the client
+    gets round to closing them).
+    Read from /proc (the process's socket inodes and its network namespace's tables) rather
+    than `ss -p`, which walks every process's descriptors and can take seconds when another
+    test holds tens of thousands of them."""
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue  # closed meanwhile
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    except OSError:
+        return set()  # the process has exited
     found = set()
-    for line in out.splitlines():
-        if "pid=%d," % pid not in line:
+    for table in (proto, proto + "6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, table)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
             continue
-        fields = line.split()
-        # State Recv-Q Send-Q Local Peer Process
-        if len(fields) >= 5 and fields[4] == remote:
-            found.add(fields[3])
+        for row in rows:
+            fields = row.split()
+            # sl local_address rem_address st queues timer retrnsmt uid timeout inode ...
+            if len(fields) <= 9 or fields[9] not in inodes:
+                continue
+            if proto == "tcp" and fields[3] != TCP_ESTABLISHED:
+                continue
+            if _proc_net_address(fields[2]) == remote:
+                found.add(_proc_net_address(fields[1]))
     return found
 
 
@@ -458,7 +494,8 @@ class AdminAllocationsTest(unittest.TestCase):
             junk += data
         self.assertEqual(eof, "eof", "bob's TCP connection was not closed (got %r, %r)"
                          % (eof, junk))
-        # uclient's TCP connections are gone from its side too.
+        # uclient's TCP connections were closed by podium too (FIN received: no longer
+        # ESTABLISHED on uclient's side).
         self.assertTrue(wait_for(lambda: not sockets_of(self.uc_bob.proc.pid, "tcp",
                                                         addr(self.tcp)), timeout=1.0,
                                  interval=0.1),
