@@ -89,8 +89,10 @@ signaling:
        "ports": RELAY_PORTS, "alice": ALICE_PW, "bob": BOB_PW, "rest": REST_SECRET,
        "lifetime": DEFAULT_LIFETIME, "api_key": API_KEY, "token_secret": TOKEN_SECRET}
 
-# uclient: each of its 2 clients sends UCLIENT_MESSAGES messages, 50 ms apart: about 10 s.
-UCLIENT_MESSAGES = 100
+# uclient: each of its 2 clients sends UCLIENT_MESSAGES messages, 50 ms apart: about 14 s of
+# relaying, which must outlast tests 1-4 even when uclient -t takes 5 s to start (seen: with
+# 100 messages bob's uclient then finished before test 2 looked at it).
+UCLIENT_MESSAGES = 200
 ENTRY_KEYS = {"id", "user", "username", "transport", "client", "server", "relayed", "relayed_additional",
               "age_seconds", "expires_in_seconds", "permissions", "channels", "bytes_to_peer",
               "bytes_to_client"}
@@ -548,7 +550,7 @@ class AdminAllocationsTest(unittest.TestCase):
         a_sent, a_received, a_lost = uclient_totals(out)
         self.assertEqual(a_sent, 2 * UCLIENT_MESSAGES, out[-3000:])
         self.assertEqual((a_received, a_lost), (a_sent, 0), out[-3000:])
-        self.uc_bob.wait(15)
+        self.uc_bob.wait(30)
         out = self.uc_bob.output()
         sent, received, lost = uclient_totals(out)
         dropped = re.findall(r"total send dropped (\d+)", out)
