@@ -346,6 +346,60 @@ class TcpAllocationTest(MetricsMixin, unittest.TestCase):
         self.assertTrue(closed_by_remote(data.sock), "data connection outlived its allocation")
         self.settles_at("podium_relay_tcp_peer_connections_active", 0)
 
+    def test_pipe_ends_when_its_client_is_gone_and_the_peer_reads_nothing(self):
+        # A peer that accepts and never reads: podium's write of the client's bytes to it never
+        # finishes. The client then resets its data connection, which podium learns when it
+        # passes the peer's next bytes on. The pipe must end within StreamConnection's flush
+        # timeout (5 s), not wait for the stalled peer forever.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        listener.bind((PEER_HOST, 0))
+        listener.listen(1)
+        ctl, _ = self.control()
+        self.permit(ctl, PEER_HOST)
+        r = ctl.request(CONNECT, [(XOR_PEER_ADDRESS, encode_xor_address(
+            PEER_HOST, listener.getsockname()[1]))])
+        self.assertEqual(r.cls, SUCCESS, r)
+        listener.settimeout(5)
+        peer, _ = listener.accept()
+        self.addCleanup(peer.close)
+        data, _ = self.connection_bind(struct.unpack("!I", r.get(CONNECTION_ID))[0])
+        self.settles_at("podium_relay_tcp_peer_connections_active", 1)
+
+        # Send until nothing more goes for a second: the peer's buffer, podium's write to it
+        # and the client connection's buffers are full.
+        data.sock.setblocking(False)
+        sent, stalled_since, deadline = 0, None, time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                sent += data.sock.send(b"\0" * 65536)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 1.0:
+                    break
+                time.sleep(0.05)
+        self.assertIsNotNone(stalled_since, "the client never stalled (%d bytes sent)" % sent)
+        data.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        data.sock.close()  # a reset
+
+        # The peer writes; podium's write to the reset client fails, and the peer connection
+        # closes (the peer's send then fails) within the 5 s bound.
+        start, gone = time.monotonic(), False
+        while not gone and time.monotonic() - start < 12:
+            try:
+                peer.send(b"x")
+                time.sleep(0.2)
+            except OSError:
+                gone = True
+        took = time.monotonic() - start
+        print("%d bytes stalled; the peer connection closed %.1f s after the client's reset"
+              % (sent, took), flush=True)
+        self.assertTrue(gone, "the pipe outlived its client by %.0f s" % took)
+        self.assertLess(took, 9.0)
+        self.settles_at("podium_relay_tcp_peer_connections_active", 0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -304,7 +304,10 @@ void DtlsListener::on_readable() {
   const int fd = socket_.native_handle();
   for (int round = 0; round < kMaxBatchesPerWakeup && !closed_; ++round) {
     const int n = recv_->receive(fd);
-    if (n <= 0) break;
+    if (n <= 0) {
+      if (n < 0) worker_.on_dtls_listener_error();
+      break;
+    }
     for (int i = 0; i < n; ++i) {
       auto datagram = recv_->at(static_cast<std::size_t>(i));
       if (datagram.truncated) continue;  // larger than any record a client needs to send

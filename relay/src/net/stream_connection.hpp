@@ -65,8 +65,11 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   void resume_raw();  // the sink is done with the bytes it was given
   // Free space in the write buffer (a raw sink reads no more than this from its peer).
   std::size_t write_room() const { return kWriteBuffer - pending_.size(); }
-  // Closes once everything queued is written.
+  // Closes once everything queued is written, or after kFlushTimeout anyway.
   void close_when_flushed(StreamClose reason);
+  // How long queued bytes may take to leave before a close anyway (also the bound of an RFC
+  // 6062 data pipe's last write to its peer).
+  static constexpr std::chrono::seconds kFlushTimeout{5};
 
  private:
   void read_proxy_header();
@@ -90,8 +93,6 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   // connection is accepted: a client that connects and stalls, or announces a large frame and
   // trickles it, holds a descriptor and a read buffer for seconds, not minutes.
   static constexpr std::chrono::seconds kFirstFrameTimeout{10};
-  // close_when_flushed(): how long queued bytes may take to leave before the close anyway.
-  static constexpr std::chrono::seconds kFlushTimeout{5};
 
   Worker& worker_;
   boost::asio::ip::tcp::socket plain_;

@@ -102,7 +102,11 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
                                   std::enable_shared_from_this<DataPipe> {
   DataPipe(TcpRelay& relay, std::uint32_t id, std::shared_ptr<StreamConnection> client,
            tcp::socket peer)
-      : relay(relay), id(id), client(std::move(client)), peer(std::move(peer)) {
+      : relay(relay),
+        id(id),
+        client(std::move(client)),
+        peer(std::move(peer)),
+        flush_deadline(this->peer.get_executor()) {
     buffer.resize(kPipeReadChunk);
   }
 
@@ -146,8 +150,14 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
 
   void on_raw_closed() override {
     client_closed = true;
-    // The last bytes from the client still go out before the peer connection closes.
-    if (!writing_peer) close();
+    // The last bytes from the client still go out before the peer connection closes, within
+    // the same bound as the other direction's (StreamConnection::close_when_flushed): a peer
+    // that stops reading does not keep the pipe.
+    if (!writing_peer) return close();
+    flush_deadline.expires_after(StreamConnection::kFlushTimeout);
+    flush_deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
   }
 
   // Section 5.5: either side ending ends both.
@@ -157,6 +167,7 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
     boost::system::error_code ec;
     peer.shutdown(tcp::socket::shutdown_both, ec);
     peer.close(ec);
+    flush_deadline.cancel();
     if (!client_closed) client->close_when_flushed(StreamClose::peer_connection_closed);
     relay.shared().tcp_metrics.peer_connections().Decrement();
     auto keep = shared_from_this();
@@ -168,6 +179,7 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
   std::uint32_t id;
   std::shared_ptr<StreamConnection> client;
   tcp::socket peer;
+  asio::steady_timer flush_deadline;  // armed when the client has closed during a write
   std::vector<std::uint8_t> buffer;
   bool reading_peer = false;
   bool writing_peer = false;
@@ -199,6 +211,7 @@ void TcpRelay::shutdown() {
     boost::system::error_code ec;
     pipe->closed = true;
     pipe->peer.close(ec);
+    pipe->flush_deadline.cancel();
   }
   for (auto& [id, connection] : std::exchange(peers_, {})) {
     boost::system::error_code ec;

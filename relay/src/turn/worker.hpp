@@ -74,6 +74,10 @@ class Worker {
   // Called by DtlsListener (same thread): one decrypted record; a session that ended.
   void on_dtls_record(DtlsSession& session, std::span<const std::uint8_t> record);
   void on_dtls_closed(DtlsSession& session, StreamClose reason);
+  // A receive error on a dtls:// listener's socket.
+  void on_dtls_listener_error() {
+    shared_.metrics.listener_error(ClientTransport::dtls).Increment();
+  }
   WorkerCounters& counters() { return counters_; }
   bool has_allocation(const FiveTuple& tuple) const { return allocations_.contains(tuple); }
   // relay.proxy_protocol: records the 5-tuple a connection's PROXY header gave it; false when a
