@@ -87,8 +87,12 @@ BIO* new_datagram_bio(DatagramBioEndpoint& endpoint) {
   const BIO_METHOD* table = method();
   if (table == nullptr) return nullptr;
   BIO* bio = BIO_new(table);
-  if (bio != nullptr) BIO_set_data(bio, &endpoint);
+  if (bio != nullptr) set_datagram_bio_endpoint(bio, endpoint);
   return bio;
+}
+
+void set_datagram_bio_endpoint(BIO* bio, DatagramBioEndpoint& endpoint) {
+  BIO_set_data(bio, &endpoint);  // as DatagramBioEndpoint*, what endpoint_of() reads back
 }
 
 }  // namespace podium

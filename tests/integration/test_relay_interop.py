@@ -154,18 +154,28 @@ class Message:
 
 
 def encode_xor_address(host, port, tid=None):
-    addr = struct.unpack("!I", socket.inet_aton(host))[0] ^ MAGIC
-    return struct.pack("!BBHI", 0, 1, port ^ (MAGIC >> 16), addr)
+    """An XOR-*-ADDRESS value (RFC 8489 section 14.2), IPv4 or IPv6 (which needs the
+    transaction id)."""
+    xport = port ^ (MAGIC >> 16)
+    if ":" not in host:
+        addr = struct.unpack("!I", socket.inet_aton(host))[0] ^ MAGIC
+        return struct.pack("!BBHI", 0, 1, xport, addr)
+    mask = struct.pack("!I", MAGIC) + tid
+    raw = bytes(a ^ b for a, b in zip(socket.inet_pton(socket.AF_INET6, host), mask))
+    return struct.pack("!BBH", 0, 2, xport) + raw
 
 
 def decode_xor_address(value, tid):
     if value is None:
         return None
     family, xport = struct.unpack("!xBH", value[:4])
-    if family != 1:
-        raise ValueError("only IPv4 is used here")
-    addr = struct.unpack("!I", value[4:8])[0] ^ MAGIC
-    return socket.inet_ntoa(struct.pack("!I", addr)), xport ^ (MAGIC >> 16)
+    port = xport ^ (MAGIC >> 16)
+    if family == 1:
+        addr = struct.unpack("!I", value[4:8])[0] ^ MAGIC
+        return socket.inet_ntoa(struct.pack("!I", addr)), port
+    mask = struct.pack("!I", MAGIC) + tid
+    raw = bytes(a ^ b for a, b in zip(value[4:20], mask))
+    return socket.inet_ntop(socket.AF_INET6, raw), port
 
 
 def long_term_key(username, realm, password):
@@ -183,7 +193,8 @@ class RawClient:
     def __init__(self, server, transport="udp", timeout=3.0):
         self.transport = transport
         if transport == "udp":
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
             self.sock.connect(server)
         else:
             self.sock = socket.create_connection(server, timeout=timeout)

@@ -12,8 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include <boost/asio/ip/v6_only.hpp>
-
+#include "net/listen_socket.hpp"
 #include "net/tls_certificate.hpp"
 #include "podium/common/random.hpp"
 #include "podium/monitoring/logging.hpp"
@@ -179,7 +178,7 @@ DtlsSession::DtlsSession(DtlsListener& listener, SSL* ssl, const FiveTuple& tupl
     : listener_(listener), ssl_(ssl), tuple_(tuple), created_(now), last_received_(now) {
   channel_.listener = &listener;
   channel_.peer = tuple.client;
-  BIO_set_data(SSL_get_rbio(ssl_), &channel_);
+  set_datagram_bio_endpoint(SSL_get_rbio(ssl_), channel_);
   SSL_set_app_data(ssl_, &channel_);
   listener_.server_.sessions().Increment();
 }
@@ -251,16 +250,7 @@ SSL* DtlsListener::new_ssl(DtlsChannel& channel) {
 }
 
 config::Endpoint DtlsListener::bind(const config::Endpoint& endpoint) {
-  udp::endpoint ep(endpoint.address, endpoint.port);
-  socket_.open(ep.protocol());
-  int one = 1;
-  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  if (ep.address().is_v6()) socket_.set_option(asio::ip::v6_only(true));
-  socket_.set_option(asio::socket_base::receive_buffer_size(1024 * 1024));
-  socket_.set_option(asio::socket_base::send_buffer_size(1024 * 1024));
-  socket_.bind(ep);
-  socket_.non_blocking(true);
-  auto bound = socket_.local_endpoint();
+  auto bound = bind_udp_listener(socket_, endpoint, 1024 * 1024);
   local_ = SocketAddress::from(bound.address(), bound.port());
   return {bound.address(), bound.port()};
 }
@@ -364,12 +354,10 @@ void DtlsListener::on_hello(const SocketAddress& source, std::span<const std::ui
     }
     return;
   }
-  // The limits first, counting the slot a restarting client's old session frees: a refused
-  // restart must not also cost the client its working session (and allocation).
+  // The limits first, counting the slot a restarting client's old (established) session frees:
+  // a refused restart must not also cost the client its working session (and allocation).
   const std::size_t sessions = sessions_.size() - (existing != nullptr ? 1 : 0);
-  const std::size_t handshaking =
-      handshaking_ - (existing != nullptr && !existing->established_ ? 1 : 0);
-  if (sessions >= kMaxSessions || handshaking >= kMaxHandshaking) {
+  if (sessions >= kMaxSessions || handshaking_ >= kMaxHandshaking) {
     ++refused_[static_cast<std::size_t>(DtlsRefusal::session_limit)];
     SSL_free(listen_ssl_);
     listen_ssl_ = new_ssl(listen_channel_);

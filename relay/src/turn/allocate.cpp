@@ -293,10 +293,7 @@ void Worker::handle_allocate(const Inbound& in) {
   }
   if (mobility) {
     allocation->mobility_ticket = shared_.mobility.issue(index_, in.tuple);
-    builder.add_raw(
-        stun::AttributeType::kMobilityTicket,
-        std::span(reinterpret_cast<const std::uint8_t*>(allocation->mobility_ticket.data()),
-                  allocation->mobility_ticket.size()));
+    builder.add_string(stun::AttributeType::kMobilityTicket, allocation->mobility_ticket);
   }
   if (!policy_->config.software.empty()) {
     builder.add_string(stun::AttributeType::kSoftware, policy_->config.software);
@@ -366,10 +363,7 @@ void Worker::handle_refresh(const Inbound& in, Allocation& allocation) {
   // retransmission after a move, or a client refreshing as usual) gets the current ticket.
   if (granted != 0 && message.has(stun::AttributeType::kMobilityTicket) &&
       !allocation.mobility_ticket.empty()) {
-    builder.add_raw(
-        stun::AttributeType::kMobilityTicket,
-        std::span(reinterpret_cast<const std::uint8_t*>(allocation.mobility_ticket.data()),
-                  allocation.mobility_ticket.size()));
+    builder.add_string(stun::AttributeType::kMobilityTicket, allocation.mobility_ticket);
   }
   builder.add_message_integrity(key);
   if (message.has(stun::AttributeType::kFingerprint)) builder.add_fingerprint();

@@ -174,10 +174,7 @@ void Worker::answer_mobility_refresh(const PendingMove& move, const Allocation* 
       builder.add_u32(stun::AttributeType::kLifetime,
                       move.delete_after ? 0 : static_cast<std::uint32_t>(move.lifetime.count()));
       if (!move.delete_after) {
-        builder.add_raw(
-            stun::AttributeType::kMobilityTicket,
-            std::span(reinterpret_cast<const std::uint8_t*>(allocation->mobility_ticket.data()),
-                      allocation->mobility_ticket.size()));
+        builder.add_string(stun::AttributeType::kMobilityTicket, allocation->mobility_ticket);
       }
     }
     builder.add_message_integrity(move.key);

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/listen_socket.hpp"
 #include "net/stream_connection.hpp"
 #include "podium/common/random.hpp"
 #include "podium/monitoring/logging.hpp"
@@ -25,11 +26,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-void set_reuseport(int fd) {
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-}
 
 // The TCP relayed transport addresses in use in this process. Connect binds its outgoing
 // socket to the relayed address (section 5.2), which a listening socket allows only with
@@ -111,12 +107,9 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
   }
 
   void read_peer() {
-    if (closed || reading_peer) return;
-    if (client->write_room() < buffer.size()) {
-      waiting_for_room = true;
-      return;
-    }
-    waiting_for_room = false;
+    // Not while a read is out, and not until the client's write buffer has room for a whole
+    // chunk (on_raw_writable() tries again).
+    if (closed || reading_peer || client->write_room() < buffer.size()) return;
     reading_peer = true;
     peer.async_read_some(
         asio::buffer(buffer),
@@ -144,9 +137,7 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
         });
   }
 
-  void on_raw_writable() override {
-    if (waiting_for_room) read_peer();
-  }
+  void on_raw_writable() override { read_peer(); }
 
   void on_raw_closed() override {
     client_closed = true;
@@ -183,7 +174,6 @@ struct TcpRelay::DataPipe final : StreamConnection::RawSink,
   std::vector<std::uint8_t> buffer;
   bool reading_peer = false;
   bool writing_peer = false;
-  bool waiting_for_room = false;
   bool client_closed = false;
   bool closed = false;
 };
@@ -237,11 +227,6 @@ std::uint32_t TcpRelay::new_connection_id() {
 TcpRelay::TcpAllocation* TcpRelay::find(const FiveTuple& tuple) {
   auto it = allocations_.find(tuple);
   return it == allocations_.end() ? nullptr : it->second.get();
-}
-
-std::size_t TcpRelay::peer_connections(const FiveTuple& allocation) const {
-  auto it = allocations_.find(allocation);
-  return it == allocations_.end() ? 0 : it->second->connections.size();
 }
 
 void TcpRelay::reply(const ClientLink& link, const SocketAddress& client, stun::Method method,

@@ -65,8 +65,6 @@ class TcpRelay {
   void on_allocation_deleted(Allocation& allocation);
   void shutdown();
 
-  std::size_t peer_connections(const FiveTuple& allocation) const;
-
  private:
   struct PeerConnection;
   struct DataPipe;

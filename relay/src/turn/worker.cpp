@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "net/dtls_listener.hpp"
+#include "net/listen_socket.hpp"
 #include "net/stream_connection.hpp"
 #include "podium/common/random.hpp"
 #include "podium/monitoring/logging.hpp"
@@ -23,11 +24,6 @@ namespace {
 
 // Bounded work per readiness event, so one busy socket cannot starve the others.
 constexpr int kMaxBatchesPerWakeup = 8;
-
-void set_reuseport(int fd) {
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-}
 
 }  // namespace
 
@@ -59,16 +55,8 @@ Worker::~Worker() {
 
 config::Endpoint Worker::listen_udp(const config::Endpoint& endpoint, int rfc5780_role) {
   auto listener = std::make_unique<UdpListener>(io_);
-  udp::endpoint ep(endpoint.address, endpoint.port);
-  listener->socket.open(ep.protocol());
-  set_reuseport(listener->socket.native_handle());
-  if (ep.address().is_v6()) listener->socket.set_option(asio::ip::v6_only(true));
   // Room for bursts while the worker is busy with a batch.
-  listener->socket.set_option(asio::socket_base::receive_buffer_size(4 * 1024 * 1024));
-  listener->socket.set_option(asio::socket_base::send_buffer_size(4 * 1024 * 1024));
-  listener->socket.bind(ep);
-  listener->socket.non_blocking(true);
-  auto bound = listener->socket.local_endpoint();
+  auto bound = bind_udp_listener(listener->socket, endpoint, 4 * 1024 * 1024);
   listener->local = SocketAddress::from(bound.address(), bound.port());
   if (rfc5780_role >= 0) rfc5780_[static_cast<std::size_t>(rfc5780_role)] = listener.get();
   udp_listeners_.push_back(std::move(listener));

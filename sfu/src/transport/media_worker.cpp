@@ -104,7 +104,7 @@ std::uint16_t MediaWorker::bind() {
     IceTcpListener::Limits limits;
     limits.max_connections = std::size_t{2} * config_.max_sessions;
     limits.max_pending = std::min<std::size_t>(256, limits.max_connections);
-    limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.consent_timeout);
+    limits.idle_timeout = config_.consent_timeout;
     tcp_ = std::make_unique<IceTcpListener>(io_, *this, counters_.tcp, limits);
     try {
       tcp_port_ = tcp_->bind(config_.listen_ip, *config_.tcp_port);
@@ -429,28 +429,36 @@ void MediaWorker::send_receiver_report(Session& presenter) {
   ++counters_.rtcp_packets_out;
 }
 
+std::vector<sdp::Candidate> MediaWorker::local_candidates() const {
+  std::vector<sdp::Candidate> candidates{
+      sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp)};
+  if (tcp_) {
+    // RFC 6544 section 4.5: the passive ICE-TCP candidate, below UDP in priority.
+    candidates.push_back(
+        sdp::host_candidate(candidate_ip_, tcp_port_, sdp::CandidateTransport::tcp));
+  }
+  return candidates;
+}
+
 void MediaWorker::send_datagram(const SocketAddress& destination,
                                 std::span<const std::uint8_t> datagram) {
-  if (datagram.size() > kMaxMediaDatagram) {
-    ++counters_.send_errors;
-    return;
-  }
-  auto& entry = send_->next();
-  entry.fd = socket_.native_handle();
-  entry.destination = destination;
-  std::memcpy(entry.head.data(), datagram.data(), datagram.size());
-  entry.head_length = datagram.size();
-  send_->commit();
+  queue_send(socket_.native_handle(), destination, datagram);
 }
 
 void MediaWorker::send_on_stream(int stream_fd, std::span<const std::uint8_t> packet) {
+  // Routed to the connection by MediaSendBatch::commit (RFC 4571 framing on the way out).
+  queue_send(stream_fd, {}, packet);
+}
+
+void MediaWorker::queue_send(int fd, const SocketAddress& destination,
+                             std::span<const std::uint8_t> packet) {
   if (packet.size() > kMaxMediaDatagram) {
     ++counters_.send_errors;
     return;
   }
-  // Routed to the connection by MediaSendBatch::commit (RFC 4571 framing on the way out).
   auto& entry = send_->next();
-  entry.fd = stream_fd;
+  entry.fd = fd;
+  entry.destination = destination;
   std::memcpy(entry.head.data(), packet.data(), packet.size());
   entry.head_length = packet.size();
   send_->commit();
@@ -694,13 +702,7 @@ Result<SessionAnswer, SessionError> MediaWorker::create_session(const SessionOff
   options.ice_pwd = credentials.pwd;
   auto digest = dtls_.fingerprint().digest();
   std::copy(digest.begin(), digest.end(), options.fingerprint_sha256.begin());
-  options.candidates.push_back(
-      sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp));
-  if (tcp_) {
-    // RFC 6544 section 4.5: the passive ICE-TCP candidate, below UDP in priority.
-    options.candidates.push_back(
-        sdp::host_candidate(candidate_ip_, tcp_port_, sdp::CandidateTransport::tcp));
-  }
+  options.candidates = local_candidates();
   const std::uint32_t out_ssrc = random_u32() | 1;
   const std::string cname = random_token(12);
   if (offer.role == SessionRole::guest) {
@@ -831,12 +833,7 @@ Result<SessionUpdate, SessionError> MediaWorker::update_session(const std::strin
     if (negotiation.audio) mids.push_back(negotiation.audio->mid);
     if (negotiation.data) mids.push_back(negotiation.data->mid);
   }
-  std::vector<sdp::Candidate> candidates{
-      sdp::host_candidate(candidate_ip_, port_, sdp::CandidateTransport::udp)};
-  if (tcp_) {
-    candidates.push_back(
-        sdp::host_candidate(candidate_ip_, tcp_port_, sdp::CandidateTransport::tcp));
-  }
+  const auto candidates = local_candidates();
   for (const auto& mid : mids) {
     const bool is_data = negotiation.data && negotiation.data->mid == mid;
     out += is_data ? "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"

@@ -74,6 +74,10 @@ class MediaWorker final : public DatagramSender, public StreamHandler {
   void on_stream_closed(IceTcpConnection& connection) override;
 
  private:
+  // The answer's candidates: the UDP host candidate, and the passive TCP one with sfu.tcp_port.
+  std::vector<sdp::Candidate> local_candidates() const;
+  // One packet into the send batch, for the UDP socket or an ICE-TCP connection's socket.
+  void queue_send(int fd, const SocketAddress& destination, std::span<const std::uint8_t> packet);
   void arm_receive();
   void on_readable();
   // `stream`: the ICE-TCP connection the packet came on, null for a UDP datagram.

@@ -27,5 +27,7 @@ class DatagramBioEndpoint {
 // A new BIO over `endpoint` (not owned; it must outlive the BIO), or nullptr when OpenSSL cannot
 // allocate one.
 BIO* new_datagram_bio(DatagramBioEndpoint& endpoint);
+// Points a BIO made by new_datagram_bio at another endpoint (the same rules).
+void set_datagram_bio_endpoint(BIO* bio, DatagramBioEndpoint& endpoint);
 
 }  // namespace podium
